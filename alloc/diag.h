@@ -1,0 +1,31 @@
+/*
+ * diag: the last error message of this process.
+ *
+ * Library functions in alloc/ never print.  When they refuse something (a bad
+ * free, a zone too small, a mapping that failed) they return -1 or NULL and
+ * leave one sentence here, naming the function and the fact, the way nginx
+ * logs an alert.  The caller (the CLI, a test) decides whether to print it.
+ * The buffer is process-private and per thread.
+ */
+#ifndef SHMBENCH_DIAG_H
+#define SHMBENCH_DIAG_H
+
+#include <stdarg.h>
+
+/* Record a message (printf format), replacing the previous one. */
+void diag_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Same, from a va_list. */
+void diag_vset(const char *fmt, va_list ap);
+
+/* The last message recorded, or "" if none since diag_clear(). */
+const char *diag_last(void);
+
+/* Forget the last message. */
+void diag_clear(void);
+
+/* How many messages were recorded since the process started (tests use it to
+ * see that a refusal really said something). */
+unsigned long diag_count(void);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * slab_ops: the `slab` allocator's entry in the registry (allocator.h),
+ * a thin layer over slab.h.  The pool header sits at the zone's base; the
+ * lock counts into the zone control block's per-process slots.
+ */
+#include <string.h>
+
+#include "allocator.h"
+#include "slab.h"
+
+static size_t
+slab_ops_page_size(const struct alloc_params *p)
+{
+    return p && p->page_size ? p->page_size : zone_os_page();
+}
+
+static size_t
+slab_ops_zone_size_for_pages(size_t pages, const struct alloc_params *p)
+{
+    return slab_zone_size_for_pages(pages, slab_ops_page_size(p));
+}
+
+static size_t
+slab_ops_min_zone_size(const struct alloc_params *p)
+{
+    return slab_min_zone_size(slab_ops_page_size(p));
+}
+
+/* nginx measures the data start as an address: a base aligned to the page
+ * keeps our offsets and nginx's addresses in step. */
+static size_t
+slab_ops_zone_align(const struct alloc_params *p)
+{
+    return slab_ops_page_size(p);
+}
+
+static int
+slab_ops_init(struct zone *z, const struct alloc_params *p)
+{
+    size_t page_size = slab_ops_page_size(p);
+
+    if (slab_init((struct slab_pool *) z->base, z->size, page_size,
+                  z->ctl ? z->ctl->lockstat : NULL) != 0)
+    {
+        return -1;
+    }
+    if (z->ctl) {
+        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "slab");
+        z->ctl->page_size = page_size;
+        atomic_store(&z->ctl->formatted, 1);
+    }
+    return 0;
+}
+
+static int
+slab_ops_attach(struct zone *z)
+{
+    (void) z;           /* nothing process-private: the pid cache follows fork */
+    return 0;
+}
+
+static void *
+slab_ops_alloc(struct zone *z, size_t size)
+{
+    return slab_alloc((struct slab_pool *) z->base, size);
+}
+
+static int
+slab_ops_free(struct zone *z, void *p)
+{
+    return slab_free((struct slab_pool *) z->base, p);
+}
+
+static size_t
+slab_ops_usable_size(struct zone *z, void *p)
+{
+    return slab_usable_size((struct slab_pool *) z->base, p);
+}
+
+static void
+slab_ops_stats(struct zone *z, struct alloc_stats *out)
+{
+    const struct slab_pool *pool = (const struct slab_pool *) z->base;
+    const struct slab_stat *st = slab_stats(pool);
+    unsigned                i, n = slab_nslots(pool);
+    size_t                  P = slab_page_size(pool);
+
+    memset(out, 0, sizeof(*out));
+    out->zone_bytes = z->size;
+    out->page_size = P;
+    out->pages = slab_npages(pool);
+    out->data_bytes = out->pages * P;
+    out->pages_free = pool->pfree;
+    out->free_bytes = pool->pfree * P;
+    out->largest_free = slab_largest_free_run(pool) * P;
+    out->footprint = pool->start + (out->pages - pool->pfree) * P;
+    out->nslots = n < ALLOC_MAX_SLOTS ? n : ALLOC_MAX_SLOTS;
+    for (i = 0; i < out->nslots; i++) {
+        out->slot[i].size = (uint64_t) 8 << i;
+        out->slot[i].total = st[i].total;
+        out->slot[i].used = st[i].used;
+        out->slot[i].reqs = st[i].reqs;
+        out->slot[i].fails = st[i].fails;
+        out->fails += st[i].fails;
+    }
+}
+
+static int
+slab_ops_check(struct zone *z, FILE *report)
+{
+    return slab_check((const struct slab_pool *) z->base, z->size, report);
+}
+
+static size_t
+slab_ops_data_offset(struct zone *z)
+{
+    return (size_t) ((const struct slab_pool *) z->base)->start;
+}
+
+struct run_adapter {
+    alloc_run_fn fn;
+    void        *arg;
+    unsigned     shift;
+};
+
+static int
+slab_ops_run(void *arg, uint64_t off, uint64_t pages)
+{
+    struct run_adapter *a = arg;
+
+    return a->fn(a->arg, off, pages << a->shift);
+}
+
+static int
+slab_ops_each_free_run(struct zone *z, alloc_run_fn fn, void *arg)
+{
+    const struct slab_pool *pool = (const struct slab_pool *) z->base;
+    struct run_adapter      a = { fn, arg, pool->page_shift };
+
+    return slab_each_free_run(pool, slab_ops_run, &a);
+}
+
+const struct allocator_ops slab_allocator = {
+    .name = "slab",
+    .summary = "nginx 1.22.1's slab re-implemented byte-faithfully: 2^n slots in pages, "
+               "first-fit page runs, offsets not pointers, lock counters",
+    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS | ALLOC_CAN_CHECK
+            | ALLOC_BAD_FREE_DETECTED | ALLOC_PAGES | ALLOC_LOCK_COUNTERS
+            | ALLOC_ATTACH_BY_NAME,
+    .zone_size_for_pages = slab_ops_zone_size_for_pages,
+    .min_zone_size = slab_ops_min_zone_size,
+    .zone_align = slab_ops_zone_align,
+    .init = slab_ops_init,
+    .attach = slab_ops_attach,
+    .alloc = slab_ops_alloc,
+    .free = slab_ops_free,
+    .usable_size = slab_ops_usable_size,
+    .stats = slab_ops_stats,
+    .check = slab_ops_check,
+    .data_offset = slab_ops_data_offset,
+    .each_free_run = slab_ops_each_free_run,
+};
