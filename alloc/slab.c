@@ -748,18 +748,25 @@ slab_stats(const struct slab_pool *pool)
 }
 
 /*
- * Walk the free-run list with every offset checked against the header's
- * bounds and at most npages + 1 steps, so a corrupt or changing zone ends
- * the walk instead of the process.
+ * Walk the free-run list with every offset checked against the bytes mapped
+ * and at most npages + 1 steps, so a corrupt or changing zone ends the walk
+ * (with -1) instead of the process.
  */
 int
-slab_each_free_run(const struct slab_pool *pool,
+slab_each_free_run(const struct slab_pool *pool, size_t size,
     int (*fn)(void *arg, uint64_t off, uint64_t pages), void *arg)
 {
-    uint64_t off, npages, steps, idx, sentinel;
+    uint64_t off, npages, steps, idx, sentinel, fixed;
     const struct slab_page *page;
 
-    if (pool->last < pool->pages || (pool->last - pool->pages) % sizeof(struct slab_page)) {
+    if (size < sizeof(*pool) || pool->page_shift < 12 || pool->page_shift > 16) {
+        return -1;
+    }
+    fixed = sizeof(*pool) + (pool->page_shift - SLAB_MIN_SHIFT)
+                            * (sizeof(struct slab_page) + sizeof(struct slab_stat));
+    if (pool->pages != fixed || pool->last < pool->pages || pool->last > size
+        || (pool->last - pool->pages) % sizeof(struct slab_page))
+    {
         return -1;
     }
     npages = (pool->last - pool->pages) / sizeof(struct slab_page);
@@ -794,11 +801,11 @@ slab_max_run(void *arg, uint64_t off, uint64_t pages)
 }
 
 size_t
-slab_largest_free_run(const struct slab_pool *pool)
+slab_largest_free_run(const struct slab_pool *pool, size_t size)
 {
     uint64_t max = 0;
 
-    if (slab_each_free_run(pool, slab_max_run, &max) != 0) {
+    if (slab_each_free_run(pool, size, slab_max_run, &max) != 0) {
         return 0;
     }
     return (size_t) max;

@@ -128,13 +128,14 @@ size_t   slab_npages(const struct slab_pool *pool);
 const struct slab_stat *slab_stats(const struct slab_pool *pool);
 
 /* Walk the free-run list in list order: offset from start and length in
- * pages of each run.  fn returning non-zero stops the walk.  Bounded: a
- * corrupt list ends the walk with -1. */
-int slab_each_free_run(const struct slab_pool *pool,
+ * pages of each run; `size` is the bytes mapped at pool.  fn returning
+ * non-zero stops the walk.  Bounded and checked: a corrupt header or list
+ * ends the walk with -1, never reads outside the mapping. */
+int slab_each_free_run(const struct slab_pool *pool, size_t size,
     int (*fn)(void *arg, uint64_t off, uint64_t pages), void *arg);
 
-/* Largest free run, in pages (bounded walk; 0 if none or corrupt). */
-size_t slab_largest_free_run(const struct slab_pool *pool);
+/* Largest free run, in pages (0 if none or corrupt). */
+size_t slab_largest_free_run(const struct slab_pool *pool, size_t size);
 
 /*
  * Verify every invariant: header geometry, every offset in bounds, the

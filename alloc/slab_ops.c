@@ -92,7 +92,7 @@ slab_ops_stats(struct zone *z, struct alloc_stats *out)
     out->data_bytes = out->pages * P;
     out->pages_free = pool->pfree;
     out->free_bytes = pool->pfree * P;
-    out->largest_free = slab_largest_free_run(pool) * P;
+    out->largest_free = slab_largest_free_run(pool, z->size) * P;
     out->footprint = pool->start + (out->pages - pool->pfree) * P;
     out->nslots = n < ALLOC_MAX_SLOTS ? n : ALLOC_MAX_SLOTS;
     for (i = 0; i < out->nslots; i++) {
@@ -137,7 +137,7 @@ slab_ops_each_free_run(struct zone *z, alloc_run_fn fn, void *arg)
     const struct slab_pool *pool = (const struct slab_pool *) z->base;
     struct run_adapter      a = { fn, arg, pool->page_shift };
 
-    return slab_each_free_run(pool, slab_ops_run, &a);
+    return slab_each_free_run(pool, z->size, slab_ops_run, &a);
 }
 
 const struct allocator_ops slab_allocator = {
