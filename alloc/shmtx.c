@@ -101,7 +101,7 @@ shmtx_count_acquired(struct shmtx *m, struct shmtx_counters *c, int shared,
         atomic_store_explicit(&m->last_owner, pid, memory_order_relaxed);
         shmtx_add(&c->owner_switches, 1, shared);
     }
-    if (n % SHMTX_HOLD_SAMPLE == 0) {
+    if (shmtx_hold_sampled(n)) {
         t = clock_ticks();
         __atomic_store_n(&c->hold_start, t ? t : 1, SHMTX_RELAXED);
     }

@@ -23,7 +23,9 @@
  * cross-process traffic.  The fast path counts one acquisition and, if the
  * lock changed hands, one owner switch; everything with a clock in it is on
  * the slow path, except hold time, which is *sampled*: one acquisition in
- * SHMTX_HOLD_SAMPLE is timed from lock to unlock.  Timing every hold would
+ * SHMTX_HOLD_SAMPLE is timed from lock to unlock (chosen by a golden-ratio
+ * sequence over the acquisition count, not every 256th, so that a workload
+ * with a period of its own cannot bias the sample).  Timing every hold would
  * take two rdtsc reads (~25 ns here) on an operation of ~20 ns.  The totals
  * are estimated as sampled ticks x acquisitions / samples; the raw sample
  * count is reported beside them.
@@ -43,6 +45,16 @@
 
 /* One hold in this many is timed. */
 #define SHMTX_HOLD_SAMPLE 256
+
+/* Whether the n-th acquisition (counting from 1) of a slot is timed: the
+ * Weyl sequence n * golden ratio (mod 2^64) falls in the lowest
+ * 1/SHMTX_HOLD_SAMPLE.  Same rate as every 256th hold, but no period that a
+ * workload's own rhythm could alias with. */
+static inline int
+shmtx_hold_sampled(uint64_t n)
+{
+    return n * 0x9e3779b97f4a7c15ULL < UINT64_MAX / SHMTX_HOLD_SAMPLE;
+}
 
 /* nginx's default spin count: rounds of 1 .. 1024 pauses. */
 #define SHMTX_SPIN_DEFAULT 2048

@@ -23,6 +23,18 @@
 #include "shmtx.h"
 #include "zone.h"
 
+/* How many of the acquisitions 1..n are timed. */
+static uint64_t
+sampled_upto(uint64_t n)
+{
+    uint64_t k, c = 0;
+
+    for (k = 1; k <= n; k++) {
+        c += (uint64_t) shmtx_hold_sampled(k);
+    }
+    return c;
+}
+
 static int passed, failed;
 
 #define CHECK(cond, ...)                                                    \
@@ -232,7 +244,7 @@ test_exclusion(uint32_t spin, const char *what)
         const struct shmtx_counters *c = &slots[w + 1];
         CHECK(c->acquisitions == iters, "%s: slot %d acquisitions %llu",
               what, w + 1, (unsigned long long) c->acquisitions);
-        CHECK(c->hold_samples == iters / SHMTX_HOLD_SAMPLE,
+        CHECK(c->hold_samples == sampled_upto(iters),
               "%s: slot %d hold samples %llu", what, w + 1,
               (unsigned long long) c->hold_samples);
         CHECK(c->hold_start == 0, "%s: slot %d hold_start left", what, w + 1);
@@ -245,7 +257,7 @@ test_exclusion(uint32_t spin, const char *what)
     CHECK(slots[0].acquisitions == 0
           && slots[PROC_INDEX_SHARED].acquisitions == 0,
           "%s: counts in slots 0 or shared", what);
-    CHECK(r.hold_samples == n * (iters / SHMTX_HOLD_SAMPLE)
+    CHECK(r.hold_samples == n * sampled_upto(iters)
           && (r.hold_samples == 0 || r.hold_ns > 0), "%s: hold samples %llu",
           what, (unsigned long long) r.hold_samples);
     CHECK(r.contended == 0 || r.wait_ns > 0, "%s: contended without wait",
@@ -299,7 +311,7 @@ test_crash(void)
         alarm(30);
         proc_set_index(1);
         /* the next acquisition is a timed one: it dies with hold_start set */
-        for (i = 0; i < SHMTX_HOLD_SAMPLE - 1; i++) {
+        for (i = 1; !shmtx_hold_sampled(i); i++) {
             shmtx_lock(mtx);
             shmtx_unlock(mtx);
         }
@@ -365,7 +377,7 @@ test_crash(void)
           "crash: B slept %llu, C slept %llu",
           (unsigned long long) slots[2].sleeps,
           (unsigned long long) slots[3].sleeps);
-    CHECK(slots[1].acquisitions == SHMTX_HOLD_SAMPLE
+    CHECK(shmtx_hold_sampled(slots[1].acquisitions)
           && slots[2].acquisitions == 1000 && slots[3].acquisitions == 1000,
           "crash: acquisitions");
     print_report("crash");
@@ -470,7 +482,7 @@ test_shared_slot(void)
     s = &slots[PROC_INDEX_SHARED];
     CHECK(s->acquisitions == 20000, "shared slot: %llu acquisitions",
           (unsigned long long) s->acquisitions);
-    CHECK(s->hold_samples == 20000 / SHMTX_HOLD_SAMPLE,
+    CHECK(s->hold_samples == sampled_upto(20000),
           "shared slot: %llu hold samples",
           (unsigned long long) s->hold_samples);
     CHECK(s->hold_start == 0, "shared slot: hold_start left");
@@ -580,7 +592,7 @@ test_cost(void)
     printf("uncontended lock+unlock: %.1f ns counting, %.1f ns not\n", on,
            off);
     CHECK(slots[0].acquisitions == 3u * n
-          && slots[0].hold_samples == 3u * n / SHMTX_HOLD_SAMPLE,
+          && slots[0].hold_samples == sampled_upto(3u * n),
           "cost: acquisitions %llu",
           (unsigned long long) slots[0].acquisitions);
     shmtx_destroy(mtx);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+#
+# setup.sh [BUILDDIR]: everything shmbench needs on a fresh Debian 12, then
+# a build.  Idempotent: run it as often as you like.
+#
+#  1. Debian packages (apt-get; as root, or through sudo): the compiler,
+#     cmake, dpkg-dev for `apt-get source`, and the libraries of the
+#     baseline allocators.
+#  2. nginx 1.22.1's source from Debian's source package (scripts/fetch-nginx.sh),
+#     for the `nginx` reference allocator; never committed.
+#  3. cmake + build into BUILDDIR (default build/), warnings as errors.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$here/build}
+packages=(gcc g++ make cmake dpkg-dev pkg-config)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "setup: installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+nginx_src=$("$here/scripts/fetch-nginx.sh")
+
+cmake -S "$here" -B "$build" -DSHMBENCH_WERROR=ON -DSHMBENCH_NGINX_SRC="$nginx_src" \
+      ${SHMBENCH_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j "$(nproc)" >/dev/null
+echo "setup: built $build/shmbench" >&2
