@@ -1,0 +1,64 @@
+/*
+ * list: the registered allocators (name, capabilities, summary in aligned
+ * columns), then the known ones that this build left out, and why.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+const char cmd_list_help[] =
+    "usage: shmbench list\n"
+    "\n"
+    "One line per allocator built in: its name, its capabilities and a summary.\n"
+    "Then one line per allocator the project knows but this build left out,\n"
+    "with the reason.\n"
+    "\n"
+    "capabilities:\n"
+    "  in-shm         blocks live in the shared zone\n"
+    "  private-heap   not in shared memory at all (a speed ceiling)\n"
+    "  cross-free     any process may free any block\n"
+    "  slot-stats     per-slot total/used/reqs/fails\n"
+    "  check          an integrity check walks every invariant\n"
+    "  bad-free       bad and double frees are refused\n"
+    "  pages          understands a trace's 'pages N'\n"
+    "  lock-counters  its lock counts contention into the zone\n"
+    "  attach         'shmbench stat NAME' can read its zones\n";
+
+int
+cmd_list(int argc, char **argv)
+{
+    const struct allocator_ops *const    *all;
+    const struct allocator_missing       *miss;
+    size_t                                i, n, nmiss, wname = 4, wcaps = 4;
+    char                                  caps[256];
+
+    if (argc > 1) {
+        cli_unknown_option("list", argv[1]);
+    }
+    all = allocator_all(&n);
+    miss = allocator_missing(&nmiss);
+    for (i = 0; i < n; i++) {
+        allocator_caps_string(all[i]->caps, caps, sizeof(caps));
+        if (strlen(all[i]->name) > wname) {
+            wname = strlen(all[i]->name);
+        }
+        if (strlen(caps) > wcaps) {
+            wcaps = strlen(caps);
+        }
+    }
+    for (i = 0; i < nmiss; i++) {
+        if (strlen(miss[i].name) > wname) {
+            wname = strlen(miss[i].name);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        allocator_caps_string(all[i]->caps, caps, sizeof(caps));
+        printf("%-*s  %-*s  %s\n", (int) wname, all[i]->name, (int) wcaps, caps,
+               all[i]->summary ? all[i]->summary : "");
+    }
+    for (i = 0; i < nmiss; i++) {
+        printf("%-*s  %-*s  not built: %s\n", (int) wname, miss[i].name,
+               (int) wcaps, "-", miss[i].why);
+    }
+    return 0;
+}

@@ -1,0 +1,373 @@
+/*
+ * replay: run an allocation trace over one allocator in a fresh zone.
+ *
+ * The trace is parsed whole first (workloads/trace.c), the zone is created
+ * for its `pages N`, then only the op loop is timed.  With --offsets the
+ * output is the conformance format (design §5), byte for byte what nginx's
+ * own slab printed for the vectors in ../shared/conformance; without it, a
+ * short human summary.  The zone is checked after the replay.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "diag.h"
+
+#define REPLAY_DEFAULT_ZONE   (64u << 20)
+#define REPLAY_DEFAULT_PAGE   4096
+
+const char cmd_replay_help[] =
+    "usage: shmbench replay TRACE [--alloc NAME] [--offsets] [--zone METHOD]\n"
+    "                             [--zone-size BYTES] [--pagesize P] [--keep NAME]\n"
+    "\n"
+    "Replay the allocation trace TRACE ('-' for standard input) over one\n"
+    "allocator in a fresh zone, then check the zone's integrity.\n"
+    "\n"
+    "trace format (one op a line; '#' comments and blank lines are ignored):\n"
+    "  pagesize P     optional, before 'pages': the page size (a power of two,\n"
+    "                 default 4096)\n"
+    "  pages N        a zone with exactly N data pages (required by allocators\n"
+    "                 with the 'pages' capability unless --zone-size is given)\n"
+    "  a ID SIZE      allocate SIZE bytes and call the block ID (decimal)\n"
+    "  f ID           free block ID; a no-op if its allocation failed\n"
+    "An 'a' of a live ID or an 'f' of an ID that is not live is an error.\n"
+    "\n"
+    "options:\n"
+    "  --alloc NAME       allocator (default: the first of 'shmbench list')\n"
+    "  --offsets          print the conformance output instead of a summary:\n"
+    "                     'ID OFFSET' per 'a' (offset from the first data byte,\n"
+    "                     -1 on failure), then 'slot SIZE total T used U reqs R\n"
+    "                     fails F' per slot, then 'pages free P'\n"
+    "  --zone METHOD      anon (default), devzero, sysv, posix or hugetlb\n"
+    "  --zone-size BYTES  zone size instead of the trace's 'pages' (suffix k, m, g:\n"
+    "                     KiB, MiB, GiB; default 64m for allocators without pages)\n"
+    "  --pagesize P       page size, overriding the trace's 'pagesize'\n"
+    "  --keep NAME        create a posix zone called NAME (implies --zone posix)\n"
+    "                     and leave it in place at exit, for 'shmbench stat NAME';\n"
+    "                     remove it with 'rm /dev/shm/NAME'\n"
+    "\n"
+    "Without --keep a posix zone is named /shmbench-PID and removed at exit.\n"
+    "The summary's time is the op loop alone (parsing and zone set-up are not\n"
+    "timed); ns/op divides it by the trace's ops.\n"
+    "\n"
+    "exit status: 0 done; 1 a malformed trace (reported as FILE:LINE), a zone\n"
+    "that cannot be made, a refused free or a failed integrity check; 2 usage.\n";
+
+/* Buffered decimal output for the --offsets lines (a million of them). */
+struct replay_out {
+    char   buf[1 << 16];
+    size_t n;
+};
+
+static void
+replay_flush(struct replay_out *o)
+{
+    fwrite(o->buf, 1, o->n, stdout);
+    o->n = 0;
+}
+
+static void
+replay_u64(struct replay_out *o, uint64_t v)
+{
+    char tmp[24];
+    int  i = 0;
+
+    do {
+        tmp[i++] = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (i) {
+        o->buf[o->n++] = tmp[--i];
+    }
+}
+
+static void
+replay_print_offsets(const struct replay_state *s)
+{
+    static struct replay_out out;
+    const struct trace      *t = &s->trace;
+    const struct trace_op   *op;
+    size_t                   k = 0;
+    int64_t                  off;
+
+    out.n = 0;
+    for (op = t->ops; op < t->ops + t->nops; op++) {
+        if (op->slot & TRACE_OP_FREE) {
+            continue;
+        }
+        if (out.n > sizeof(out.buf) - 64) {
+            replay_flush(&out);
+        }
+        replay_u64(&out, t->ids[op->slot]);
+        out.buf[out.n++] = ' ';
+        off = s->offsets[k++];
+        if (off < 0) {
+            out.buf[out.n++] = '-';
+            out.buf[out.n++] = '1';
+        } else {
+            replay_u64(&out, (uint64_t) off);
+        }
+        out.buf[out.n++] = '\n';
+    }
+    replay_flush(&out);
+}
+
+static void
+replay_print_stats(const struct replay_state *s)
+{
+    struct alloc_stats st;
+    unsigned           i;
+
+    if (s->ops->stats == NULL) {
+        return;
+    }
+    memset(&st, 0, sizeof(st));
+    s->ops->stats((struct zone *) &s->zone, &st);
+    if (s->ops->caps & ALLOC_SLOT_STATS) {
+        for (i = 0; i < st.nslots && i < ALLOC_MAX_SLOTS; i++) {
+            printf("slot %llu total %llu used %llu reqs %llu fails %llu\n",
+                   (unsigned long long) st.slot[i].size,
+                   (unsigned long long) st.slot[i].total,
+                   (unsigned long long) st.slot[i].used,
+                   (unsigned long long) st.slot[i].reqs,
+                   (unsigned long long) st.slot[i].fails);
+        }
+    }
+    if (s->ops->caps & ALLOC_PAGES) {
+        printf("pages free %llu\n", (unsigned long long) st.pages_free);
+    }
+}
+
+static void
+replay_print_summary(const struct replay_state *s)
+{
+    const struct trace               *t = &s->trace;
+    const struct trace_replay_result *r = &s->result;
+    struct alloc_stats                st;
+
+    printf("trace: %s: %zu ops (%zu allocs, %zu frees), %zu IDs, at most %zu live\n",
+           t->path, t->nops, t->nallocs, t->nfrees, t->nslots, t->max_live);
+    printf("zone: %s, %s, %zu bytes", s->ops->name,
+           zone_method_name(s->zone.method), s->zone.size);
+    memset(&st, 0, sizeof(st));
+    if (s->ops->stats) {
+        s->ops->stats((struct zone *) &s->zone, &st);
+    }
+    if ((s->ops->caps & ALLOC_PAGES) && st.page_size) {
+        printf(", %llu pages of %llu bytes", (unsigned long long) st.pages,
+               (unsigned long long) st.page_size);
+    }
+    printf("\n");
+    printf("allocs: %llu done, %llu failed; frees: %llu done, %llu of failed allocs skipped\n",
+           (unsigned long long) r->allocs, (unsigned long long) r->fails,
+           (unsigned long long) r->frees, (unsigned long long) r->frees_skipped);
+    printf("time: %.6f s, %.2f ns/op (the op loop only)\n", (double) r->ns / 1e9,
+           t->nops ? (double) r->ns / (double) t->nops : 0.0);
+    if (s->ops->caps & ALLOC_PAGES) {
+        printf("pages free: %llu\n", (unsigned long long) st.pages_free);
+    }
+}
+
+/* The size arguments for allocator_zone_create: *pages or *size. */
+static int
+replay_geometry(const struct replay_opts *o, struct replay_state *s,
+    const struct alloc_params *params, size_t *size, size_t *pages)
+{
+    const struct trace *t = &s->trace;
+
+    *size = 0;
+    *pages = 0;
+    if ((s->ops->caps & ALLOC_PAGES) && s->ops->zone_size_for_pages
+        && s->page_size != 0 && s->ops->zone_size_for_pages(1, params) == 0)
+    {
+        if (o->page_size) {
+            return cli_error("%s: --pagesize %zu is not supported by \"%s\"",
+                             o->cmd, s->page_size, s->ops->name);
+        }
+        return cli_error("%s:%llu: pagesize %zu is not supported by \"%s\"",
+                         t->path, (unsigned long long) t->page_size_line,
+                         s->page_size, s->ops->name);
+    }
+    if (o->zone_size) {
+        *size = (size_t) o->zone_size;
+        return 0;
+    }
+    if (!(s->ops->caps & ALLOC_PAGES)) {
+        *size = REPLAY_DEFAULT_ZONE;
+        return 0;
+    }
+    if (t->pages == 0) {
+        return cli_error("%s:%llu: no 'pages N' line before the first op "
+                         "(\"%s\" needs one, or --zone-size)", t->path,
+                         (unsigned long long) t->first_op_line, s->ops->name);
+    }
+    if (t->pages > SIZE_MAX / 2) {
+        return cli_error("%s:%llu: pages %llu is too many", t->path,
+                         (unsigned long long) t->pages_line,
+                         (unsigned long long) t->pages);
+    }
+    *pages = (size_t) t->pages;
+    return 0;
+}
+
+int
+replay_run(const struct replay_opts *o, struct replay_state *s)
+{
+    struct alloc_params  params;
+    size_t               size, pages, all_n;
+    const char          *name = NULL;
+    unsigned char       *origin;
+
+    memset(s, 0, sizeof(*s));
+    if (o->alloc_name) {
+        s->ops = allocator_find(o->alloc_name);
+        if (s->ops == NULL) {
+            return cli_error("%s", diag_last());
+        }
+    } else {
+        const struct allocator_ops *const *all = allocator_all(&all_n);
+        if (all_n == 0) {
+            return cli_error("%s: no allocator is built in", o->cmd);
+        }
+        s->ops = all[0];
+    }
+
+    if (trace_load(&s->trace, o->trace_path) != 0) {
+        return cli_error("%s", diag_last());
+    }
+
+    memset(&params, 0, sizeof(params));
+    s->page_size = (size_t) (o->page_size ? o->page_size
+                             : s->trace.page_size ? s->trace.page_size
+                             : (s->ops->caps & ALLOC_PAGES) ? REPLAY_DEFAULT_PAGE : 0);
+    params.page_size = s->page_size;
+    if (replay_geometry(o, s, &params, &size, &pages) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+
+    if (o->method == ZONE_POSIX) {
+        if (o->keep) {
+            name = o->keep;
+        } else {
+            snprintf(s->posix_name, sizeof(s->posix_name), "/shmbench-%ld",
+                     (long) getpid());
+            name = s->posix_name;
+        }
+    }
+    if (allocator_zone_create(&s->zone, s->ops, o->method, size, pages, &params,
+                              name) != 0)
+    {
+        return cli_error("%s: %s", o->cmd, diag_last());
+    }
+    s->have_zone = 1;
+
+    if (o->offsets && s->trace.nallocs) {
+        s->offsets = malloc(s->trace.nallocs * sizeof(*s->offsets));
+        if (s->offsets == NULL) {
+            return cli_error("%s: out of memory for %zu offsets", o->cmd,
+                             s->trace.nallocs);
+        }
+    }
+    origin = s->zone.base
+             + (s->ops->data_offset ? s->ops->data_offset(&s->zone) : 0);
+    if (trace_replay(&s->trace, &s->zone, origin, s->offsets, &s->result) != 0) {
+        return cli_error("%s", diag_last());
+    }
+    if (s->ops->check && s->ops->check(&s->zone, stderr) != 0) {
+        return cli_error("%s: the zone fails its integrity check after the replay: %s",
+                         s->trace.path, diag_last());
+    }
+    return 0;
+}
+
+void
+replay_release(const struct replay_opts *o, struct replay_state *s)
+{
+    if (s->have_zone) {
+        if (s->ops->fini) {
+            s->ops->fini(&s->zone);
+        }
+        if (o->keep) {
+            s->zone.owner = 0;      /* zone_destroy leaves the name */
+            fflush(stdout);
+            fprintf(stderr, "zone kept: %s\n", s->zone.name);
+        }
+        zone_destroy(&s->zone);
+        s->have_zone = 0;
+    }
+    free(s->offsets);
+    s->offsets = NULL;
+    trace_free(&s->trace);
+}
+
+int
+cmd_replay(int argc, char **argv)
+{
+    static const char    cmd[] = "replay";
+    struct replay_opts   o;
+    struct replay_state  s;
+    const char          *val;
+    int                  i, rc, method_set = 0;
+    uint64_t             v;
+
+    memset(&o, 0, sizeof(o));
+    o.cmd = cmd;
+    o.method = ZONE_ANON;
+    for (i = 1; i < argc; i++) {
+        if (cli_option(cmd, argc, argv, &i, "--alloc", &val)) {
+            o.alloc_name = val;
+        } else if (cli_flag(cmd, argv[i], "--offsets")) {
+            o.offsets = 1;
+        } else if (cli_option(cmd, argc, argv, &i, "--zone", &val)) {
+            o.method = cli_zone_method(cmd, val);
+            method_set = 1;
+        } else if (cli_option(cmd, argc, argv, &i, "--zone-size", &val)) {
+            o.zone_size = cli_bytes(cmd, "--zone-size", val, 1, SIZE_MAX / 2);
+        } else if (cli_option(cmd, argc, argv, &i, "--pagesize", &val)) {
+            v = cli_bytes(cmd, "--pagesize", val, 1, 1ull << 30);
+            if (v & (v - 1)) {
+                cli_usage_error(cmd, "--pagesize %s is not a power of two", val);
+            }
+            o.page_size = v;
+        } else if (cli_option(cmd, argc, argv, &i, "--keep", &val)) {
+            if (val[0] == '\0' || strlen(val) >= ZONE_NAME_MAX - 1) {
+                cli_usage_error(cmd, "--keep needs a name of 1 to %d characters",
+                                ZONE_NAME_MAX - 2);
+            }
+            o.keep = val;
+        } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && o.trace_path == NULL) {
+            o.trace_path = argv[++i];
+        } else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0)
+                   && o.trace_path == NULL)
+        {
+            o.trace_path = argv[i];
+        } else {
+            cli_unknown_option(cmd, argv[i]);
+        }
+    }
+    if (o.trace_path == NULL) {
+        cli_usage_error(cmd, "replay needs a TRACE file");
+    }
+    if (o.keep) {
+        if (method_set && o.method != ZONE_POSIX) {
+            cli_usage_error(cmd, "--keep needs --zone posix");
+        }
+        o.method = ZONE_POSIX;
+    }
+
+    rc = replay_run(&o, &s);
+    if (rc == 0) {
+        if (o.offsets) {
+            replay_print_offsets(&s);
+            replay_print_stats(&s);
+        } else {
+            replay_print_summary(&s);
+        }
+    }
+    replay_release(&o, &s);
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        rc = cli_error("%s: writing the output failed", cmd);
+    }
+    return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * shmbench: the driver's entry point.  It only finds the command and hands
+ * it the rest of the command line; each command lives in bench/cmd_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+    const char *name;
+    int       (*run)(int argc, char **argv);
+    const char *help;
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "list",   cmd_list,   cmd_list_help,   "the allocators built in, with their capabilities" },
+    { "replay", cmd_replay, cmd_replay_help, "replay an allocation trace over an allocator" },
+    { "stat",   cmd_stat,   cmd_stat_help,   "a zone's pages and slots, like tengine's slab_stat" },
+    { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int
+usage(FILE *out)
+{
+    size_t i;
+
+    fputs("usage: shmbench COMMAND [ARGS...]\n"
+          "       shmbench help [COMMAND]\n"
+          "       shmbench COMMAND --help\n"
+          "\n"
+          "Allocators in shared memory across forked processes.\n"
+          "\n"
+          "commands:\n", out);
+    for (i = 0; i < NCOMMANDS; i++) {
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    }
+    fputs("\n"
+          "Errors print 'shmbench: <what>: <why>' on stderr; the exit status is\n"
+          "0 on success, 1 on a runtime failure, 2 on a usage error.\n", out);
+    return 0;
+}
+
+static const struct command *
+find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct command *c;
+    int                   i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_is_help(argv[1])) {
+        return usage(stdout);
+    }
+    if (strcmp(argv[1], "help") == 0) {
+        if (argc == 2) {
+            return usage(stdout);
+        }
+        if (argc > 3) {
+            cli_usage_error("help", "help takes one command name");
+        }
+        c = find(argv[2]);
+        if (c == NULL) {
+            cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+        }
+        fputs(c->help, stdout);
+        return 0;
+    }
+    c = find(argv[1]);
+    if (c == NULL) {
+        if (argv[1][0] == '-') {
+            cli_usage_error(NULL, "unknown option '%s'", argv[1]);
+        }
+        cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+    }
+    for (i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            break;
+        }
+        if (cli_is_help(argv[i])) {
+            fputs(c->help, stdout);
+            return 0;
+        }
+    }
+    return c->run(argc - 1, argv + 1);
+}

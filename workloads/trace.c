@@ -1,0 +1,730 @@
+/*
+ * trace: a streaming parser for allocation traces and the replay loop.
+ *
+ * The parser reads in 1 MiB chunks, cuts lines with memchr and scans fields
+ * by hand: no stdio, no scanf, no allocation per line.  Each distinct ID gets
+ * a dense slot.  Small IDs (traces number their blocks 1, 2, 3 ...) find it
+ * in a direct map, the rest in an open-addressing table (linear probing, a
+ * splitmix64 hash, grown at half load).  A word per slot holds whether the
+ * ID is live and the line of its last `a`/`f`, so that an error can say
+ * where the conflicting op was.  All that is dropped after parsing; only the
+ * ops and each slot's ID remain.
+ *
+ * Memory touched is what costs (a page fault is ~10 us on a VM): the
+ * parser's own structures stay at a few words per distinct ID.
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "diag.h"
+
+#define TRACE_READ_CHUNK  (1u << 20)
+#define TRACE_TOKEN_SHOWN 40
+
+struct trace_hash_entry {
+    uint64_t id;
+    uint32_t slot1;          /* slot + 1; 0 = empty */
+    uint32_t pad;
+};
+
+struct trace_parser {
+    struct trace            *t;
+    const char              *name;
+    uint64_t                 line;
+    uint32_t                *direct;     /* id -> slot + 1 for id < direct_cap */
+    size_t                   direct_cap;
+    struct trace_hash_entry *tab;        /* the other IDs */
+    size_t                   tab_mask;   /* capacity - 1 (power of two) */
+    size_t                   tab_used;
+    size_t                   slots_cap;
+    uint32_t                *state;      /* per slot: TRACE_LIVE | line of its last a/f */
+    size_t                   live_now;
+    size_t                   ops_cap;
+};
+
+#define TRACE_LIVE      0x80000000u
+#define TRACE_LINE_MASK 0x7fffffffu
+
+static int
+trace_fail(struct trace_parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+trace_fail(struct trace_parser *p, const char *fmt, ...)
+{
+    char    what[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    diag_set("%s:%llu: %s", p->name, (unsigned long long) p->line, what);
+    return -1;
+}
+
+static int
+trace_nomem(struct trace_parser *p)
+{
+    return trace_fail(p, "out of memory");
+}
+
+static inline int
+trace_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+static inline const char *
+trace_skip_blank(const char *s, const char *e)
+{
+    while (s < e && trace_blank(*s)) {
+        s++;
+    }
+    return s;
+}
+
+static inline const char *
+trace_token_end(const char *s, const char *e)
+{
+    while (s < e && !trace_blank(*s)) {
+        s++;
+    }
+    return s;
+}
+
+/* Length of a token as shown in a message, and whether it was cut. */
+static int
+trace_shown(const char *s, const char *e)
+{
+    return e - s > TRACE_TOKEN_SHOWN ? TRACE_TOKEN_SHOWN : (int) (e - s);
+}
+
+static const char *
+trace_cut(const char *s, const char *e)
+{
+    return e - s > TRACE_TOKEN_SHOWN ? "..." : "";
+}
+
+/* Parse the decimal token [s, e) naming field `what`. */
+static int
+trace_number(struct trace_parser *p, const char *what, const char *s,
+    const char *e, uint64_t *out)
+{
+    const char *c;
+    uint64_t    v = 0;
+    unsigned    d;
+
+    for (c = s; c < e; c++) {
+        if (*c < '0' || *c > '9') {
+            return trace_fail(p, "%s '%.*s%s' is not a decimal number", what,
+                              trace_shown(s, e), s, trace_cut(s, e));
+        }
+    }
+    for (c = s; c < e; c++) {
+        d = (unsigned) (*c - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return trace_fail(p, "%s '%.*s%s' does not fit in 64 bits", what,
+                              trace_shown(s, e), s, trace_cut(s, e));
+        }
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * Take the next field (named `what`) of the line into *out.  `form` is the
+ * op's full form for the "missing" message.
+ */
+static int
+trace_field(struct trace_parser *p, const char **s, const char *e,
+    const char *what, const char *form, uint64_t *out)
+{
+    const char *b, *te;
+
+    b = trace_skip_blank(*s, e);
+    if (b == e) {
+        return trace_fail(p, "missing %s: expected '%s'", what, form);
+    }
+    te = trace_token_end(b, e);
+    if (trace_number(p, what, b, te, out) != 0) {
+        return -1;
+    }
+    *s = te;
+    return 0;
+}
+
+static int
+trace_line_end(struct trace_parser *p, const char *s, const char *e,
+    const char *form)
+{
+    const char *te;
+
+    s = trace_skip_blank(s, e);
+    if (s == e) {
+        return 0;
+    }
+    te = trace_token_end(s, e);
+    return trace_fail(p, "extra field '%.*s%s': expected '%s'",
+                      trace_shown(s, te), s, trace_cut(s, te), form);
+}
+
+static inline size_t
+trace_hash(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return (size_t) x;
+}
+
+/* slot + 1 of `id` in the hash table, 0 if absent. */
+static inline uint32_t
+trace_hash_get(const struct trace_parser *p, uint64_t id)
+{
+    size_t j;
+
+    if (p->tab == NULL) {
+        return 0;
+    }
+    for (j = trace_hash(id) & p->tab_mask; p->tab[j].slot1; j = (j + 1) & p->tab_mask) {
+        if (p->tab[j].id == id) {
+            return p->tab[j].slot1;
+        }
+    }
+    return 0;
+}
+
+static void
+trace_hash_insert(struct trace_parser *p, uint64_t id, uint32_t slot1)
+{
+    size_t j;
+
+    for (j = trace_hash(id) & p->tab_mask; p->tab[j].slot1; j = (j + 1) & p->tab_mask) {
+        /* linear probing */
+    }
+    p->tab[j].id = id;
+    p->tab[j].slot1 = slot1;
+    p->tab_used++;
+}
+
+/* Rebuild the table with room for `need` entries at most half full,
+ * leaving out the IDs that the direct map now covers. */
+static int
+trace_hash_rebuild(struct trace_parser *p, size_t need)
+{
+    struct trace_hash_entry *old = p->tab;
+    size_t                   i, cap = 1024, old_cap = old ? p->tab_mask + 1 : 0;
+
+    while (cap < need * 2) {
+        cap *= 2;
+    }
+    p->tab = calloc(cap, sizeof(*p->tab));
+    if (p->tab == NULL) {
+        p->tab = old;
+        return -1;
+    }
+    p->tab_mask = cap - 1;
+    p->tab_used = 0;
+    for (i = 0; i < old_cap; i++) {
+        if (old[i].slot1 == 0) {
+            continue;
+        }
+        if (old[i].id < p->direct_cap) {
+            p->direct[old[i].id] = old[i].slot1;
+        } else {
+            trace_hash_insert(p, old[i].id, old[i].slot1);
+        }
+    }
+    free(old);
+    return 0;
+}
+
+/* Grow the direct map to cover `id`; move the hash entries it now covers. */
+static int
+trace_direct_grow(struct trace_parser *p, uint64_t id)
+{
+    size_t    cap = p->direct_cap ? p->direct_cap : 4096;
+    uint32_t *q;
+
+    while (cap <= id) {
+        cap *= 2;
+    }
+    q = realloc(p->direct, cap * sizeof(*q));
+    if (q == NULL) {
+        return -1;
+    }
+    memset(q + p->direct_cap, 0, (cap - p->direct_cap) * sizeof(*q));
+    p->direct = q;
+    p->direct_cap = cap;
+    return p->tab_used ? trace_hash_rebuild(p, p->tab_used) : 0;
+}
+
+/* slot + 1 of `id`, 0 if it has none yet. */
+static inline uint32_t
+trace_find(const struct trace_parser *p, uint64_t id)
+{
+    return id < p->direct_cap ? p->direct[id] : trace_hash_get(p, id);
+}
+
+/*
+ * Give `id` the next slot.  IDs are usually small and dense (1, 2, 3 ...):
+ * those go in a direct map (4 bytes per possible ID, sequential access);
+ * the direct map grows while it stays within a few words per slot, and
+ * every other ID goes in the hash table.
+ */
+static int64_t
+trace_new_slot(struct trace_parser *p, uint64_t id)
+{
+    struct trace *t = p->t;
+    uint32_t      slot1;
+    size_t        n;
+    void         *q;
+
+    if (t->nslots >= TRACE_SLOT_MAX) {
+        trace_fail(p, "more than %u distinct IDs", TRACE_SLOT_MAX);
+        return -1;
+    }
+    if (t->nslots == p->slots_cap) {
+        n = p->slots_cap ? p->slots_cap * 2 : 4096;
+        if ((q = realloc(t->ids, n * sizeof(*t->ids))) == NULL) {
+            goto nomem;
+        }
+        t->ids = q;
+        if ((q = realloc(p->state, n * sizeof(*p->state))) == NULL) {
+            goto nomem;
+        }
+        p->state = q;
+        p->slots_cap = n;
+    }
+    slot1 = (uint32_t) t->nslots + 1;
+    if (id >= p->direct_cap && id < 4 * ((uint64_t) t->nslots + 1024)
+        && trace_direct_grow(p, id) != 0)
+    {
+        goto nomem;
+    }
+    if (id < p->direct_cap) {
+        p->direct[id] = slot1;
+    } else {
+        if ((p->tab_used + 1) * 2 > (p->tab ? p->tab_mask + 1 : 0)
+            && trace_hash_rebuild(p, p->tab_used + 1) != 0)
+        {
+            goto nomem;
+        }
+        trace_hash_insert(p, id, slot1);
+    }
+    t->ids[t->nslots] = id;
+    p->state[t->nslots] = 0;
+    t->nslots++;
+    return (int64_t) slot1 - 1;
+
+nomem:
+    trace_nomem(p);
+    return -1;
+}
+
+static inline uint32_t
+trace_line32(const struct trace_parser *p)
+{
+    return p->line > TRACE_LINE_MASK ? TRACE_LINE_MASK : (uint32_t) p->line;
+}
+
+static int
+trace_push(struct trace_parser *p, uint64_t size, uint32_t slot)
+{
+    struct trace    *t = p->t;
+    struct trace_op *op;
+    size_t           n;
+
+    if (t->nops == p->ops_cap) {
+        n = p->ops_cap ? p->ops_cap * 2 : 4096;
+        op = realloc(t->ops, n * sizeof(*op));
+        if (op == NULL) {
+            return trace_nomem(p);
+        }
+        t->ops = op;
+        p->ops_cap = n;
+    }
+    op = &t->ops[t->nops++];
+    op->size = size;
+    op->slot = slot;
+    op->line = p->line > UINT32_MAX ? UINT32_MAX : (uint32_t) p->line;
+    if (t->first_op_line == 0) {
+        t->first_op_line = p->line;
+    }
+    return 0;
+}
+
+static int
+trace_op_alloc(struct trace_parser *p, const char *s, const char *e)
+{
+    static const char form[] = "a ID SIZE";
+    uint64_t          id, size;
+    int64_t           slot;
+
+    if (trace_field(p, &s, e, "ID", form, &id) != 0
+        || trace_field(p, &s, e, "SIZE", form, &size) != 0
+        || trace_line_end(p, s, e, form) != 0)
+    {
+        return -1;
+    }
+    slot = (int64_t) trace_find(p, id) - 1;
+    if (slot < 0 && (slot = trace_new_slot(p, id)) < 0) {
+        return -1;
+    }
+    if (p->state[slot] & TRACE_LIVE) {
+        return trace_fail(p, "a of ID %llu, which is still live (allocated at line %lu)",
+                          (unsigned long long) id,
+                          (unsigned long) (p->state[slot] & TRACE_LINE_MASK));
+    }
+    p->state[slot] = TRACE_LIVE | trace_line32(p);
+    if (++p->live_now > p->t->max_live) {
+        p->t->max_live = p->live_now;
+    }
+    p->t->nallocs++;
+    return trace_push(p, size, (uint32_t) slot);
+}
+
+static int
+trace_op_free(struct trace_parser *p, const char *s, const char *e)
+{
+    static const char form[] = "f ID";
+    uint64_t          id;
+    int64_t           slot;
+
+    if (trace_field(p, &s, e, "ID", form, &id) != 0
+        || trace_line_end(p, s, e, form) != 0)
+    {
+        return -1;
+    }
+    slot = (int64_t) trace_find(p, id) - 1;
+    if (slot < 0) {
+        return trace_fail(p, "f of ID %llu, which was never allocated",
+                          (unsigned long long) id);
+    }
+    if (!(p->state[slot] & TRACE_LIVE)) {
+        return trace_fail(p, "f of ID %llu, which was already freed at line %lu",
+                          (unsigned long long) id,
+                          (unsigned long) (p->state[slot] & TRACE_LINE_MASK));
+    }
+    p->state[slot] = trace_line32(p);
+    p->live_now--;
+    p->t->nfrees++;
+    return trace_push(p, 0, (uint32_t) slot | TRACE_OP_FREE);
+}
+
+static int
+trace_op_pages(struct trace_parser *p, const char *s, const char *e)
+{
+    static const char form[] = "pages N";
+    struct trace     *t = p->t;
+    uint64_t          n;
+
+    if (trace_field(p, &s, e, "N", form, &n) != 0
+        || trace_line_end(p, s, e, form) != 0)
+    {
+        return -1;
+    }
+    if (t->first_op_line) {
+        return trace_fail(p, "'pages' after the first op (line %llu)",
+                          (unsigned long long) t->first_op_line);
+    }
+    if (t->pages_line) {
+        return trace_fail(p, "second 'pages' line (the first is line %llu)",
+                          (unsigned long long) t->pages_line);
+    }
+    if (n == 0) {
+        return trace_fail(p, "pages must be at least 1");
+    }
+    t->pages = n;
+    t->pages_line = p->line;
+    return 0;
+}
+
+static int
+trace_op_pagesize(struct trace_parser *p, const char *s, const char *e)
+{
+    static const char form[] = "pagesize P";
+    struct trace     *t = p->t;
+    uint64_t          n;
+
+    if (trace_field(p, &s, e, "P", form, &n) != 0
+        || trace_line_end(p, s, e, form) != 0)
+    {
+        return -1;
+    }
+    if (t->first_op_line) {
+        return trace_fail(p, "'pagesize' after the first op (line %llu)",
+                          (unsigned long long) t->first_op_line);
+    }
+    if (t->pages_line) {
+        return trace_fail(p, "'pagesize' after 'pages' (line %llu): it must come first",
+                          (unsigned long long) t->pages_line);
+    }
+    if (t->page_size_line) {
+        return trace_fail(p, "second 'pagesize' line (the first is line %llu)",
+                          (unsigned long long) t->page_size_line);
+    }
+    if (n == 0 || (n & (n - 1)) != 0) {
+        return trace_fail(p, "pagesize %llu is not a power of two",
+                          (unsigned long long) n);
+    }
+    t->page_size = n;
+    t->page_size_line = p->line;
+    return 0;
+}
+
+/* One line [s, e), without its '\n'. */
+static int
+trace_line(struct trace_parser *p, const char *s, const char *e)
+{
+    const char *te;
+    size_t      n;
+
+    p->line++;
+    s = trace_skip_blank(s, e);
+    if (s == e || *s == '#') {
+        return 0;
+    }
+    te = trace_token_end(s, e);
+    n = (size_t) (te - s);
+    if (n == 1 && *s == 'a') {
+        return trace_op_alloc(p, te, e);
+    }
+    if (n == 1 && *s == 'f') {
+        return trace_op_free(p, te, e);
+    }
+    if (n == 5 && memcmp(s, "pages", 5) == 0) {
+        return trace_op_pages(p, te, e);
+    }
+    if (n == 8 && memcmp(s, "pagesize", 8) == 0) {
+        return trace_op_pagesize(p, te, e);
+    }
+    return trace_fail(p, "unknown op '%.*s%s' (expected a, f, pages, pagesize or #)",
+                      trace_shown(s, te), s, trace_cut(s, te));
+}
+
+/* Lines of buf[0, len) up to the last '\n'; *used gets the bytes consumed. */
+static int
+trace_lines(struct trace_parser *p, const char *buf, size_t len, size_t *used)
+{
+    const char *s = buf, *e = buf + len, *nl;
+
+    while (s < e && (nl = memchr(s, '\n', (size_t) (e - s))) != NULL) {
+        if (trace_line(p, s, nl) != 0) {
+            return -1;
+        }
+        s = nl + 1;
+    }
+    *used = (size_t) (s - buf);
+    return 0;
+}
+
+static int
+trace_begin(struct trace_parser *p, struct trace *t, const char *name,
+    size_t ops_hint)
+{
+    memset(t, 0, sizeof(*t));
+    memset(p, 0, sizeof(*p));
+    p->t = t;
+    p->name = name;
+    t->path = strdup(name);
+    if (ops_hint > (1u << 26)) {
+        ops_hint = 1u << 26;
+    }
+    if (ops_hint > 4096) {
+        t->ops = malloc(ops_hint * sizeof(*t->ops));
+        p->ops_cap = t->ops ? ops_hint : 0;
+    }
+    if (t->path == NULL) {
+        return trace_nomem(p);
+    }
+    p->name = t->path;
+    return 0;
+}
+
+static int
+trace_end(struct trace_parser *p, int rc)
+{
+    struct trace *t = p->t;
+    void         *q;
+
+    free(p->tab);
+    free(p->direct);
+    free(p->state);
+    if (rc != 0) {
+        trace_free(t);
+        return -1;
+    }
+    t->lines = p->line;
+    if (t->first_op_line == 0) {
+        t->first_op_line = p->line + 1;
+    }
+    if (t->nops > 0 && t->nops < p->ops_cap / 2
+        && (q = realloc(t->ops, t->nops * sizeof(*t->ops))) != NULL)
+    {
+        t->ops = q;
+    }
+    return 0;
+}
+
+int
+trace_parse_mem(struct trace *t, const char *name, const char *buf, size_t len)
+{
+    struct trace_parser p;
+    size_t              used = 0;
+    int                 rc;
+
+    rc = trace_begin(&p, t, name, len / 10);
+    if (rc == 0) {
+        rc = trace_lines(&p, buf, len, &used);
+    }
+    if (rc == 0 && used < len) {
+        rc = trace_line(&p, buf + used, buf + len);
+    }
+    return trace_end(&p, rc);
+}
+
+int
+trace_load(struct trace *t, const char *path)
+{
+    struct trace_parser p;
+    struct stat         st;
+    char               *buf = NULL;
+    size_t              have = 0, used, hint = 0;
+    ssize_t             n;
+    int                 fd, rc, err;
+
+    memset(t, 0, sizeof(*t));
+    fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        diag_set("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        hint = (size_t) st.st_size / 10;
+    }
+    rc = trace_begin(&p, t, path, hint);
+    if (rc == 0 && (buf = malloc(TRACE_READ_CHUNK)) == NULL) {
+        rc = trace_nomem(&p);
+    }
+    while (rc == 0) {
+        n = read(fd, buf + have, TRACE_READ_CHUNK - have);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            err = errno;
+            diag_set("%s: %s", path, strerror(err));
+            rc = -1;
+            break;
+        }
+        if (n == 0) {
+            if (have > 0) {
+                rc = trace_line(&p, buf, buf + have);
+            }
+            break;
+        }
+        have += (size_t) n;
+        rc = trace_lines(&p, buf, have, &used);
+        if (rc != 0) {
+            break;
+        }
+        memmove(buf, buf + used, have - used);
+        have -= used;
+        if (have == TRACE_READ_CHUNK) {
+            p.line++;
+            rc = trace_fail(&p, "line longer than %u bytes", TRACE_READ_CHUNK);
+        }
+    }
+    free(buf);
+    if (fd != STDIN_FILENO) {
+        close(fd);
+    }
+    return trace_end(&p, rc);
+}
+
+void
+trace_free(struct trace *t)
+{
+    free(t->path);
+    free(t->ops);
+    free(t->ids);
+    memset(t, 0, sizeof(*t));
+}
+
+int
+trace_replay(const struct trace *t, struct zone *z, const unsigned char *origin,
+    int64_t *offsets, struct trace_replay_result *r)
+{
+    void *(*alloc)(struct zone *, size_t) = z->ops->alloc;
+    int   (*release)(struct zone *, void *) = z->ops->free;
+    const struct trace_op *op = t->ops, *end = t->ops + t->nops;
+    void                 **blocks;
+    void                  *b;
+    uint64_t               t0, t1, fails = 0, frees = 0, skipped = 0;
+    uint32_t               slot;
+    char                   why[512];
+
+    memset(r, 0, sizeof(*r));
+    blocks = calloc(t->nslots ? t->nslots : 1, sizeof(*blocks));
+    if (blocks == NULL) {
+        diag_set("%s: out of memory for %zu block pointers", t->path, t->nslots);
+        return -1;
+    }
+
+    t0 = clock_ns();
+    for (; op < end; op++) {
+        slot = op->slot;
+        if (slot & TRACE_OP_FREE) {
+            slot &= TRACE_SLOT_MAX;
+            b = blocks[slot];
+            if (b == NULL) {
+                skipped++;
+                continue;
+            }
+            if (release(z, b) != 0) {
+                break;
+            }
+            blocks[slot] = NULL;
+            frees++;
+        } else {
+            b = alloc(z, (size_t) op->size);
+            blocks[slot] = b;
+            if (b == NULL) {
+                fails++;
+            }
+            if (offsets) {
+                *offsets++ = b ? (int64_t) ((unsigned char *) b - origin) : -1;
+            }
+        }
+    }
+    t1 = clock_ns();
+    free(blocks);
+
+    r->fails = fails;
+    r->frees = frees;
+    r->frees_skipped = skipped;
+    r->allocs = (uint64_t) (op - t->ops) - frees - skipped - fails;
+    r->ns = t1 - t0;
+    if (op < end) {
+        snprintf(why, sizeof(why), "%s", diag_last());
+        diag_set("%s:%lu: free of ID %llu refused by \"%s\": %s", t->path,
+                 (unsigned long) op->line,
+                 (unsigned long long) t->ids[op->slot & TRACE_SLOT_MAX],
+                 z->ops->name, why[0] ? why : "no reason given");
+        return -1;
+    }
+    return 0;
+}
