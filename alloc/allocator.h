@@ -89,6 +89,8 @@ struct allocator_ops {
     int    (*check)(struct zone *z, FILE *report); /* 0 = consistent */
 
     /* Optional (NULL if not applicable). */
+    void  *(*alloc_locked)(struct zone *z, size_t size);  /* nginx's _locked forms: */
+    int    (*free_locked)(struct zone *z, void *p);       /* caller holds the lock */
     size_t (*data_offset)(struct zone *z);        /* first data byte - base */
     int    (*each_free_run)(struct zone *z, alloc_run_fn fn, void *arg);
     void   (*fini)(struct zone *z);               /* release process-private state */

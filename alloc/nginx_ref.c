@@ -275,26 +275,53 @@ nginx_ref_alloc(struct zone *z, size_t size)
     return ngx_slab_alloc(nginx_ref_pool(z), size);
 }
 
+/*
+ * nginx checks p against [start, end] only: a pointer between the last data
+ * page and the end of the zone is looked up in descriptors that do not exist
+ * (undefined behaviour, spec §7.1).  Refuse it here instead.
+ */
+static int
+nginx_ref_past_pages(ngx_slab_pool_t *sp, void *p)
+{
+    u_char *data_end = sp->start + ((size_t) (sp->last - sp->pages) << ngx_pagesize_shift);
+
+    if ((u_char *) p >= data_end && (u_char *) p <= sp->end) {
+        diag_set("nginx: ngx_slab_free(): pointer %p is past the last data page "
+                 "(refused by the glue: nginx does not check this)", p);
+        return 1;
+    }
+    return 0;
+}
+
 static int
 nginx_ref_free(struct zone *z, void *p)
 {
     ngx_slab_pool_t  *sp = nginx_ref_pool(z);
     unsigned long     alerts = ngx_ref_alerts;
-    u_char           *data_end;
 
-    /*
-     * nginx checks p against [start, end] only: a pointer between the last
-     * data page and the end of the zone is looked up in descriptors that do
-     * not exist (undefined behaviour, spec §7.1).  Refuse it here instead.
-     */
-    data_end = sp->start + ((size_t) (sp->last - sp->pages) << ngx_pagesize_shift);
-    if ((u_char *) p >= data_end && (u_char *) p <= sp->end) {
-        diag_set("nginx: ngx_slab_free(): pointer %p is past the last data page "
-                 "(refused by the glue: nginx does not check this)", p);
+    if (nginx_ref_past_pages(sp, p)) {
         return -1;
     }
-
     ngx_slab_free(sp, p);
+    return ngx_ref_alerts == alerts ? 0 : -1;
+}
+
+static void *
+nginx_ref_alloc_locked(struct zone *z, size_t size)
+{
+    return ngx_slab_alloc_locked(nginx_ref_pool(z), size);
+}
+
+static int
+nginx_ref_free_locked(struct zone *z, void *p)
+{
+    ngx_slab_pool_t  *sp = nginx_ref_pool(z);
+    unsigned long     alerts = ngx_ref_alerts;
+
+    if (nginx_ref_past_pages(sp, p)) {
+        return -1;
+    }
+    ngx_slab_free_locked(sp, p);
     return ngx_ref_alerts == alerts ? 0 : -1;
 }
 
@@ -449,6 +476,8 @@ const struct allocator_ops nginx_allocator = {
     .usable_size = nginx_ref_usable_size,
     .stats = nginx_ref_stats,
     .check = NULL,
+    .alloc_locked = nginx_ref_alloc_locked,
+    .free_locked = nginx_ref_free_locked,
     .data_offset = nginx_ref_data_offset,
     .each_free_run = nginx_ref_each_free_run,
     .fini = NULL,

@@ -26,7 +26,8 @@
 #include "clock.h"
 #include "diag.h"
 
-static int  shmtx_count_on = 1;       /* inherited across fork */
+int           shmtx_count_on = 1;     /* inherited across fork */
+struct shmtx *shmtx_hold_pending;     /* see shmtx.h */
 static long shmtx_ncpu;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -35,22 +36,6 @@ static long shmtx_ncpu;
 #define shmtx_cpu_pause()
 #endif
 
-#define SHMTX_RELAXED __ATOMIC_RELAXED
-
-static inline struct shmtx_lockword *
-shmtx_word(const struct shmtx *m)
-{
-    return (struct shmtx_lockword *) ((char *) m + m->lock_rel);
-}
-
-static inline int
-shmtx_try(struct shmtx_lockword *w, uint64_t pid)
-{
-    uint64_t zero = 0;
-
-    return atomic_load_explicit(&w->lock, memory_order_relaxed) == 0
-           && atomic_compare_exchange_strong(&w->lock, &zero, pid);
-}
 
 static long
 shmtx_cpus(void)
@@ -64,50 +49,7 @@ shmtx_cpus(void)
     return shmtx_ncpu;
 }
 
-/* This process's counter slot of m (counting on, counters present). */
-static inline struct shmtx_counters *
-shmtx_slot(const struct shmtx *m, int *shared)
-{
-    int idx = proc_index();
-
-    *shared = idx == PROC_INDEX_SHARED;
-    return (struct shmtx_counters *) ((char *) m + m->stats_rel) + idx;
-}
-
-/* Add v to a counter: a plain update in our own slot, an atomic one in the
- * shared slot.  Returns the new value. */
-static inline uint64_t
-shmtx_add(uint64_t *field, uint64_t v, int shared)
-{
-    uint64_t n;
-
-    if (shared) {
-        return __atomic_add_fetch(field, v, SHMTX_RELAXED);
-    }
-    n = __atomic_load_n(field, SHMTX_RELAXED) + v;
-    __atomic_store_n(field, n, SHMTX_RELAXED);
-    return n;
-}
-
-/* Bookkeeping of one acquisition, the lock held. */
-static inline void
-shmtx_count_acquired(struct shmtx *m, struct shmtx_counters *c, int shared,
-    uint64_t pid)
-{
-    uint64_t n, t;
-
-    n = shmtx_add(&c->acquisitions, 1, shared);
-    if (atomic_load_explicit(&m->last_owner, memory_order_relaxed) != pid) {
-        atomic_store_explicit(&m->last_owner, pid, memory_order_relaxed);
-        shmtx_add(&c->owner_switches, 1, shared);
-    }
-    if (shmtx_hold_sampled(n)) {
-        t = clock_ticks();
-        __atomic_store_n(&c->hold_start, t ? t : 1, SHMTX_RELAXED);
-    }
-}
-
-static void
+void
 shmtx_wakeup(struct shmtx *m)
 {
     struct shmtx_lockword *w;
@@ -186,7 +128,7 @@ shmtx_trylock(struct shmtx *m)
 }
 
 /* The first try failed: spin, sleep or yield as nginx does, counting. */
-static void __attribute__((noinline))
+void
 shmtx_lock_slow(struct shmtx *m, struct shmtx_lockword *w, uint64_t pid)
 {
     struct shmtx_counters *c = NULL;
@@ -250,15 +192,15 @@ acquired:
     waited = clock_ticks() - t0;
     shmtx_add(&c->wait_ticks, waited, shared);
     if (shared) {
-        max = __atomic_load_n(&c->wait_max_ticks, SHMTX_RELAXED);
+        max = __atomic_load_n(&c->wait_max_ticks, __ATOMIC_RELAXED);
         while (waited > max
                && !__atomic_compare_exchange_n(&c->wait_max_ticks, &max,
-                      waited, 0, SHMTX_RELAXED, SHMTX_RELAXED))
+                      waited, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         {
             /* max reloaded */
         }
-    } else if (waited > __atomic_load_n(&c->wait_max_ticks, SHMTX_RELAXED)) {
-        __atomic_store_n(&c->wait_max_ticks, waited, SHMTX_RELAXED);
+    } else if (waited > __atomic_load_n(&c->wait_max_ticks, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&c->wait_max_ticks, waited, __ATOMIC_RELAXED);
     }
     if (spins) {
         shmtx_add(&c->spins, spins, shared);
@@ -272,46 +214,26 @@ acquired:
     shmtx_count_acquired(m, c, shared, pid);
 }
 
+/* End of a timed hold: add its ticks to this process's slot. */
 void
-shmtx_lock(struct shmtx *m)
+shmtx_hold_end(struct shmtx *m, uint64_t pid)
 {
-    struct shmtx_lockword *w = shmtx_word(m);
     struct shmtx_counters *c;
-    uint64_t               pid = (uint64_t) proc_pid();
+    uint64_t               start;
     int                    shared;
 
-    if (__builtin_expect(shmtx_try(w, pid), 1)) {
-        if (shmtx_count_on && m->stats_rel != 0) {
-            c = shmtx_slot(m, &shared);
-            shmtx_count_acquired(m, c, shared, pid);
-        }
+    shmtx_hold_pending = NULL;
+    if (m->stats_rel == 0
+        || atomic_load_explicit(&shmtx_word(m)->lock, memory_order_relaxed) != pid)
+    {
         return;
     }
-    shmtx_lock_slow(m, w, pid);
-}
-
-void
-shmtx_unlock(struct shmtx *m)
-{
-    struct shmtx_lockword *w = shmtx_word(m);
-    struct shmtx_counters *c;
-    uint64_t               pid = (uint64_t) proc_pid(), start;
-    int                    shared;
-
-    if (shmtx_count_on && m->stats_rel != 0) {
-        c = shmtx_slot(m, &shared);
-        start = __atomic_load_n(&c->hold_start, SHMTX_RELAXED);
-        if (__builtin_expect(start != 0, 0)
-            && atomic_load_explicit(&w->lock, memory_order_relaxed) == pid)
-        {
-            shmtx_add(&c->hold_ticks_sampled, clock_ticks() - start, shared);
-            shmtx_add(&c->hold_samples, 1, shared);
-            __atomic_store_n(&c->hold_start, 0, SHMTX_RELAXED);
-        }
-    }
-
-    if (atomic_compare_exchange_strong(&w->lock, &pid, 0)) {
-        shmtx_wakeup(m);
+    c = shmtx_slot(m, &shared);
+    start = __atomic_load_n(&c->hold_start, __ATOMIC_RELAXED);
+    if (start != 0) {
+        shmtx_add(&c->hold_ticks_sampled, clock_ticks() - start, shared);
+        shmtx_add(&c->hold_samples, 1, shared);
+        __atomic_store_n(&c->hold_start, 0, __ATOMIC_RELAXED);
     }
 }
 
@@ -334,8 +256,8 @@ shmtx_force_unlock(struct shmtx *m, pid_t pid)
         && atomic_load_explicit(&w->lock, memory_order_relaxed) == old)
     {
         for (i = 0; i < PROC_MAX; i++) {
-            if (__atomic_load_n(&all[i].hold_start, SHMTX_RELAXED) != 0) {
-                __atomic_store_n(&all[i].hold_start, 0, SHMTX_RELAXED);
+            if (__atomic_load_n(&all[i].hold_start, __ATOMIC_RELAXED) != 0) {
+                __atomic_store_n(&all[i].hold_start, 0, __ATOMIC_RELAXED);
             }
         }
     }
@@ -391,7 +313,7 @@ shmtx_report(const struct shmtx_counters *counters, struct shmtx_report *out)
     }
     for (i = 0; i < PROC_MAX; i++) {
         c = &counters[i];
-#define SHMTX_LOAD(f) __atomic_load_n(&c->f, SHMTX_RELAXED)
+#define SHMTX_LOAD(f) __atomic_load_n(&c->f, __ATOMIC_RELAXED)
         out->acquisitions += SHMTX_LOAD(acquisitions);
         out->contended += SHMTX_LOAD(contended);
         out->spins += SHMTX_LOAD(spins);

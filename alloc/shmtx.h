@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "proc.h"
 
 /* One hold in this many is timed. */
@@ -118,11 +119,12 @@ void shmtx_destroy(struct shmtx *m);
 /* Take the lock if it is free; 1 on success, 0 otherwise. */
 int shmtx_trylock(struct shmtx *m);
 
-/* Take the lock, waiting as nginx does. */
-void shmtx_lock(struct shmtx *m);
+/* Take the lock, waiting as nginx does (inline fast path below). */
+static inline void shmtx_lock(struct shmtx *m);
 
-/* Release the lock if this process holds it (nothing otherwise). */
-void shmtx_unlock(struct shmtx *m);
+/* Release the lock if this process holds it (nothing otherwise); wake one
+ * announced sleeper (inline fast path below). */
+static inline void shmtx_unlock(struct shmtx *m);
 
 /* Release the lock if `pid` holds it (the master, after reaping `pid`).
  * Returns 1 if it was held by pid and is now free, else 0. */
@@ -145,5 +147,118 @@ void shmtx_report(const struct shmtx_counters *counters,
 
 /* Zero all slots. */
 void shmtx_counters_reset(struct shmtx_counters *counters);
+
+
+/*
+ * Fast paths, inline.  Everything below is internal.  The uncontended
+ * lock and unlock are inlined into the allocator, as the rest of the
+ * operation costs about as much as the two locked instructions: call
+ * overhead would be a measurable share.  Waiting, waking and the timed hold's
+ * end stay out of line (shmtx.c).
+ */
+
+extern int shmtx_count_on;
+
+/* The lock whose current hold this process is timing, or NULL: unlock
+ * tests this one process-private word instead of finding the counter slot. */
+extern struct shmtx *shmtx_hold_pending;
+
+void shmtx_lock_slow(struct shmtx *m, struct shmtx_lockword *w, uint64_t pid);
+void shmtx_wakeup(struct shmtx *m);
+void shmtx_hold_end(struct shmtx *m, uint64_t pid);
+
+static inline struct shmtx_lockword *
+shmtx_word(const struct shmtx *m)
+{
+    return (struct shmtx_lockword *) ((char *) m + m->lock_rel);
+}
+
+static inline int
+shmtx_try(struct shmtx_lockword *w, uint64_t pid)
+{
+    uint64_t zero = 0;
+
+    return atomic_load_explicit(&w->lock, memory_order_relaxed) == 0
+           && atomic_compare_exchange_strong(&w->lock, &zero, pid);
+}
+
+/* This process's counter slot of m (counting on, counters present). */
+static inline struct shmtx_counters *
+shmtx_slot(const struct shmtx *m, int *shared)
+{
+    int idx = proc_index();
+
+    *shared = idx == PROC_INDEX_SHARED;
+    return (struct shmtx_counters *) ((char *) m + m->stats_rel) + idx;
+}
+
+/* Add v to a counter: a plain update in our own slot, an atomic one in the
+ * shared slot.  Returns the new value. */
+static inline uint64_t
+shmtx_add(uint64_t *field, uint64_t v, int shared)
+{
+    uint64_t n;
+
+    if (shared) {
+        return __atomic_add_fetch(field, v, __ATOMIC_RELAXED);
+    }
+    n = __atomic_load_n(field, __ATOMIC_RELAXED) + v;
+    __atomic_store_n(field, n, __ATOMIC_RELAXED);
+    return n;
+}
+
+/* Bookkeeping of one acquisition, the lock held. */
+static inline void
+shmtx_count_acquired(struct shmtx *m, struct shmtx_counters *c, int shared,
+    uint64_t pid)
+{
+    uint64_t n, t;
+
+    n = shmtx_add(&c->acquisitions, 1, shared);
+    if (atomic_load_explicit(&m->last_owner, memory_order_relaxed) != pid) {
+        atomic_store_explicit(&m->last_owner, pid, memory_order_relaxed);
+        shmtx_add(&c->owner_switches, 1, shared);
+    }
+    if (shmtx_hold_sampled(n)) {
+        t = clock_ticks();
+        __atomic_store_n(&c->hold_start, t ? t : 1, __ATOMIC_RELAXED);
+        shmtx_hold_pending = m;
+    }
+}
+
+static inline void
+shmtx_lock(struct shmtx *m)
+{
+    struct shmtx_lockword *w = shmtx_word(m);
+    struct shmtx_counters *c;
+    uint64_t               pid = (uint64_t) proc_pid();
+    int                    shared;
+
+    if (__builtin_expect(shmtx_try(w, pid), 1)) {
+        if (shmtx_count_on && m->stats_rel != 0) {
+            c = shmtx_slot(m, &shared);
+            shmtx_count_acquired(m, c, shared, pid);
+        }
+        return;
+    }
+    shmtx_lock_slow(m, w, pid);
+}
+
+static inline void
+shmtx_unlock(struct shmtx *m)
+{
+    struct shmtx_lockword *w = shmtx_word(m);
+    uint64_t               pid = (uint64_t) proc_pid();
+
+    if (__builtin_expect(shmtx_hold_pending == m, 0)) {
+        shmtx_hold_end(m, pid);
+    }
+    if (atomic_compare_exchange_strong(&w->lock, &pid, 0)
+        && m->semaphore
+        && (int64_t) atomic_load_explicit(&w->wait, memory_order_relaxed) > 0)
+    {
+        shmtx_wakeup(m);
+    }
+}
 
 #endif

@@ -71,6 +71,18 @@ slab_ops_free(struct zone *z, void *p)
     return slab_free((struct slab_pool *) z->base, p);
 }
 
+static void *
+slab_ops_alloc_locked(struct zone *z, size_t size)
+{
+    return slab_alloc_locked((struct slab_pool *) z->base, size);
+}
+
+static int
+slab_ops_free_locked(struct zone *z, void *p)
+{
+    return slab_free_locked((struct slab_pool *) z->base, p);
+}
+
 static size_t
 slab_ops_usable_size(struct zone *z, void *p)
 {
@@ -157,6 +169,8 @@ const struct allocator_ops slab_allocator = {
     .usable_size = slab_ops_usable_size,
     .stats = slab_ops_stats,
     .check = slab_ops_check,
+    .alloc_locked = slab_ops_alloc_locked,
+    .free_locked = slab_ops_free_locked,
     .data_offset = slab_ops_data_offset,
     .each_free_run = slab_ops_each_free_run,
 };

@@ -32,7 +32,10 @@ const char cmd_bench_help[] =
     "\n"
     "options:\n"
     "  --alloc A,B,...    allocators (default: all of 'shmbench list'); NAME:nocount\n"
-    "                     is NAME with the lock's counters off (shmtx_set_counting)\n"
+    "                     is NAME with the lock's counters off (shmtx_set_counting);\n"
+    "                     NAME:locked calls NAME's _locked forms without taking the\n"
+    "                     lock (nginx modules call them under their own lock): the\n"
+    "                     allocator's own work, without the two locked instructions\n"
     "  --sizes MIN-MAX    request sizes, uniform (default 8-2048; one number: fixed)\n"
     "  --live N           live slots (default 1000)\n"
     "  --rounds N         rounds per run (default 1000000)\n"
@@ -68,6 +71,7 @@ struct bench_alloc {
     const char                 *label;     /* as given, suffix included */
     const struct allocator_ops *ops;
     int                         counting;
+    int                         locked;    /* use the _locked forms, no lock */
     double                     *ns;        /* ns/op per repeat */
     uint64_t                    fails, fill_fails;
     struct shmtx_report         lock;
@@ -118,8 +122,10 @@ bench_run(struct bench_alloc *a, const struct bench_seq *q, size_t zone_size,
     void **slot, double *ns)
 {
     const struct allocator_ops *ops = a->ops;
-    void                     *(*alloc)(struct zone *, size_t) = ops->alloc;
-    int                       (*release)(struct zone *, void *) = ops->free;
+    void                     *(*alloc)(struct zone *, size_t) =
+                                  a->locked ? ops->alloc_locked : ops->alloc;
+    int                       (*release)(struct zone *, void *) =
+                                  a->locked ? ops->free_locked : ops->free;
     struct alloc_params         params;
     struct zone                 z;
     uint64_t                    i, t0, t1, fails = 0, fill_fails = 0;
@@ -163,7 +169,7 @@ bench_run(struct bench_alloc *a, const struct bench_seq *q, size_t zone_size,
     *ns = (double) (t1 - t0) / (2.0 * (double) q->rounds);
     a->fails = fails;
     a->fill_fails = fill_fails;
-    a->have_lock = (ops->caps & ALLOC_LOCK_COUNTERS) && a->counting;
+    a->have_lock = (ops->caps & ALLOC_LOCK_COUNTERS) && a->counting && !a->locked;
     if (a->have_lock) {
         shmtx_report(z.ctl->lockstat, &a->lock);
     }
@@ -213,18 +219,26 @@ bench_parse_allocs(const char *cmd, char *list, struct bench_alloc *a)
         }
         a[n].label = strdup(name);
         a[n].counting = 1;
+        a[n].locked = 0;
         colon = strchr(name, ':');
         if (colon) {
-            if (strcmp(colon, ":nocount") != 0) {
-                cli_usage_error(cmd, "unknown suffix '%s' in --alloc (only :nocount)",
+            if (strcmp(colon, ":nocount") == 0) {
+                a[n].counting = 0;
+            } else if (strcmp(colon, ":locked") == 0) {
+                a[n].locked = 1;
+            } else {
+                cli_usage_error(cmd, "unknown suffix '%s' in --alloc (:nocount or :locked)",
                                 colon);
             }
             *colon = '\0';
-            a[n].counting = 0;
         }
         a[n].ops = allocator_find(name);
         if (a[n].ops == NULL) {
             exit(cli_error("%s", diag_last()));
+        }
+        if (a[n].locked && (a[n].ops->alloc_locked == NULL || a[n].ops->free_locked == NULL)) {
+            cli_usage_error(cmd, "allocator '%s' has no _locked forms (for '%s')", name,
+                            a[n].label);
         }
         n++;
     }
@@ -353,7 +367,7 @@ cmd_bench(int argc, char **argv)
         printf("%s ns/op %.2f min %.2f max %.2f\n", a[i].label, med[i], lo, hi);
     }
     for (i = 1; i < n; i++) {
-        printf("ratio %s/%s %.2f\n", a[i].label, a[0].label,
+        printf("ratio %s/%s %.3f\n", a[i].label, a[0].label,
                med[0] > 0 ? med[i] / med[0] : 0.0);
     }
     for (i = 0; i < n; i++) {
