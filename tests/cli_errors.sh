@@ -138,7 +138,7 @@ part_errors() {
         "$B" bench --live 0
     expect 2 "shmbench: bad size range '9-3' for --sizes (expected MIN-MAX, MIN <= MAX < 4g) (see 'shmbench bench --help')" \
         "$B" bench --sizes 9-3
-    expect 2 "shmbench: unknown suffix ':fast' in --alloc (only :nocount) (see 'shmbench bench --help')" \
+    expect 2 "shmbench: unknown suffix ':fast' in --alloc (:nocount or :locked) (see 'shmbench bench --help')" \
         "$B" bench --alloc slab:fast
     expect 2 "shmbench: unknown zone method 'nope' (known: anon, devzero, sysv, posix, hugetlb) (see 'shmbench replay --help')" \
         "$B" replay --zone nope "$T/good.trace"
@@ -260,18 +260,21 @@ part_stat() {
 
 part_bench() {
     checks=$((checks + 1))
-    "$B" bench --alloc slab,slab:nocount --rounds 20000 --repeat 2 > "$T/out" 2> "$T/err"
+    "$B" bench --alloc slab,slab:nocount,slab:locked --rounds 20000 --repeat 2 > "$T/out" 2> "$T/err"
     rc=$?
     [ $rc -eq 0 ] || { fail "bench exited $rc: $(cat "$T/err")"; return; }
     n='[0-9]+\.[0-9][0-9]'
     for re in "^# bench: sizes 8-2048, live 1000, rounds 20000, seed 1, repeat 2, " \
               "^slab ns/op $n min $n max $n\$" \
               "^slab:nocount ns/op $n min $n max $n\$" \
-              "^ratio slab:nocount/slab $n\$" \
+              "^slab:locked ns/op $n min $n max $n\$" \
+              "^ratio slab:nocount/slab [0-9]+\.[0-9]{3}\$" \
+              "^ratio slab:locked/slab [0-9]+\.[0-9]{3}\$" \
               "^lock slab acquisitions [0-9]+ contended 0\$"; do
         grep -Eq "$re" "$T/out" || fail "bench output has no line matching /$re/"
     done
     ! grep -q '^lock slab:nocount' "$T/out" || fail "lock counters of a nocount run"
+    ! grep -q '^lock slab:locked' "$T/out" || fail "lock counters of a run without the lock"
     ! grep -q '^fails' "$T/out" || fail "bench had failures"
     [ -s "$T/err" ] && fail "bench wrote to stderr: $(cat "$T/err")"
     # Two rounds' ops, each one lock acquisition: 2 * 20000.
