@@ -293,8 +293,10 @@ nginx_ref_past_pages(ngx_slab_pool_t *sp, void *p)
     return 0;
 }
 
+/* Free through one of nginx's two free calls: nginx refuses a bad free by
+ * logging an alert, which the shim counts. */
 static int
-nginx_ref_free(struct zone *z, void *p)
+nginx_ref_free_by(struct zone *z, void *p, void (*ngx_free)(ngx_slab_pool_t *, void *))
 {
     ngx_slab_pool_t  *sp = nginx_ref_pool(z);
     unsigned long     alerts = ngx_ref_alerts;
@@ -302,8 +304,14 @@ nginx_ref_free(struct zone *z, void *p)
     if (nginx_ref_past_pages(sp, p)) {
         return -1;
     }
-    ngx_slab_free(sp, p);
+    ngx_free(sp, p);
     return ngx_ref_alerts == alerts ? 0 : -1;
+}
+
+static int
+nginx_ref_free(struct zone *z, void *p)
+{
+    return nginx_ref_free_by(z, p, ngx_slab_free);
 }
 
 static void *
@@ -315,14 +323,7 @@ nginx_ref_alloc_locked(struct zone *z, size_t size)
 static int
 nginx_ref_free_locked(struct zone *z, void *p)
 {
-    ngx_slab_pool_t  *sp = nginx_ref_pool(z);
-    unsigned long     alerts = ngx_ref_alerts;
-
-    if (nginx_ref_past_pages(sp, p)) {
-        return -1;
-    }
-    ngx_slab_free_locked(sp, p);
-    return ngx_ref_alerts == alerts ? 0 : -1;
+    return nginx_ref_free_by(z, p, ngx_slab_free_locked);
 }
 
 /* The chunk or run size of the live block at p, read from its descriptor as

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "diag.h"
+#include "testutil.h"
 #include "proc.h"
 #include "shmtx.h"
 #include "zone.h"
@@ -35,19 +36,6 @@ sampled_upto(uint64_t n)
     return c;
 }
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            passed++;                                                       \
-        } else {                                                            \
-            failed++;                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
-    } while (0)
 
 _Static_assert(sizeof(struct shmtx) == 64, "struct shmtx is 64 bytes");
 _Static_assert(sizeof(struct shmtx_counters) == 128, "a slot is 128 bytes");
@@ -79,17 +67,6 @@ fresh_lock(uint32_t spin, int with_counters)
     if (shmtx_create(mtx, word, with_counters ? slots : NULL, spin) != 0) {
         fprintf(stderr, "shmtx_create: %s\n", diag_last());
     }
-}
-
-static int
-wait_child(pid_t pid)
-{
-    int st;
-
-    if (waitpid(pid, &st, 0) != pid) {
-        return -1;
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static void
@@ -623,6 +600,5 @@ main(void)
     test_cost();
 
     zone_destroy(&zone);
-    printf("test_shmtx: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return test_summary("test_shmtx");
 }

@@ -17,21 +17,9 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "testutil.h"
 #include "zone.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (cond) {                                                         \
-            passed++;                                                       \
-        } else {                                                            \
-            failed++;                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
-    } while (0)
 
 #define MIB (1024 * 1024)
 
@@ -66,17 +54,6 @@ count_fds(void)
     }
     closedir(d);
     return n;
-}
-
-static int
-wait_child(pid_t pid)
-{
-    int st;
-
-    if (waitpid(pid, &st, 0) != pid) {
-        return -1;
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static int
@@ -253,7 +230,7 @@ test_attach(void)
 
     /* the attacher's destroy did not remove the name */
     if (zone_attach(&a, name, 1) == 0) {
-        passed++;
+        test_passed++;
         zone_destroy(&a);
     } else {
         CHECK(0, "name gone after a non-owner's destroy: %s", diag_last());
@@ -505,6 +482,5 @@ main(void)
     CHECK(count_fds() == fds, "descriptors leaked: %d -> %d", fds,
           count_fds());
 
-    printf("test_zone: %d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return test_summary("test_zone");
 }
