@@ -2,9 +2,11 @@
  * allocator: the registry of allocators by name, and zone set-up helpers.
  *
  * Every allocator is one const ops table defined in its own file; this file
- * only lists them.  Optional ones (built only when their library or source
- * was found) are listed under allocator_missing() otherwise, with the reason,
- * so `shmbench list` can say what was left out instead of hiding it.
+ * only lists them.  Some are optional: built only when their library or
+ * source was found at build time (SHMBENCH_HAVE_*), or usable only when
+ * their shared library loads at run time (ops->unavailable).  Those left
+ * out are listed by allocator_missing() with the reason, so `shmbench list`
+ * says what is missing instead of hiding it.
  */
 #include "allocator.h"
 
@@ -12,65 +14,135 @@
 
 #include "diag.h"
 
+/* Every allocator the project knows, in `list` order. */
 extern const struct allocator_ops slab_allocator;
-#ifdef SHMBENCH_HAVE_NGINX
 extern const struct allocator_ops nginx_allocator;
-#endif
+extern const struct allocator_ops freelist_allocator;
+extern const struct allocator_ops tlsf_allocator;
+extern const struct allocator_ops boost_rbtree_allocator;
+extern const struct allocator_ops boost_seqfit_allocator;
+extern const struct allocator_ops lfslab_allocator;
+extern const struct allocator_ops jemalloc_shm_allocator;
+extern const struct allocator_ops mimalloc_shm_allocator;
+extern const struct allocator_ops glibc_allocator;
+extern const struct allocator_ops jemalloc_allocator;
+extern const struct allocator_ops mimalloc_allocator;
 
-static const struct allocator_ops *const registry[] = {
-    &slab_allocator,
+struct entry {
+    const char                 *name;
+    const struct allocator_ops *ops;   /* NULL: not built */
+    const char                 *why;   /* ... and why */
+};
+
+static const struct entry known[] = {
+    { "slab", &slab_allocator, NULL },
 #ifdef SHMBENCH_HAVE_NGINX
-    &nginx_allocator,
+    { "nginx", &nginx_allocator, NULL },
+#else
+    { "nginx", NULL, "nginx's source was not given at build time "
+                     "(scripts/fetch-nginx.sh, then -DSHMBENCH_NGINX_SRC=DIR)" },
+#endif
+#ifdef SHMBENCH_HAVE_FREELIST
+    { "freelist", &freelist_allocator, NULL },
+#endif
+#ifdef SHMBENCH_HAVE_TLSF
+    { "tlsf", &tlsf_allocator, NULL },
+#endif
+#ifdef SHMBENCH_HAVE_BOOST
+    { "boost-rbtree", &boost_rbtree_allocator, NULL },
+    { "boost-seqfit", &boost_seqfit_allocator, NULL },
+#else
+    { "boost-rbtree", NULL, "Boost.Interprocess headers were not found at build time "
+                            "(Debian: libboost-dev)" },
+    { "boost-seqfit", NULL, "Boost.Interprocess headers were not found at build time "
+                            "(Debian: libboost-dev)" },
+#endif
+#ifdef SHMBENCH_HAVE_LFSLAB
+    { "lfslab", &lfslab_allocator, NULL },
+#endif
+#ifdef SHMBENCH_HAVE_JEMALLOC_SHM
+    { "jemalloc-shm", &jemalloc_shm_allocator, NULL },
+#endif
+#ifdef SHMBENCH_HAVE_MIMALLOC_SHM
+    { "mimalloc-shm", &mimalloc_shm_allocator, NULL },
+#endif
+#ifdef SHMBENCH_HAVE_PRIVATE
+    { "glibc", &glibc_allocator, NULL },
+    { "jemalloc", &jemalloc_allocator, NULL },
+    { "mimalloc", &mimalloc_allocator, NULL },
 #endif
 };
 
-static const struct allocator_missing missing[] = {
-#ifndef SHMBENCH_HAVE_NGINX
-    { "nginx", "nginx's source was not given at build time "
-               "(scripts/fetch-nginx.sh, then -DSHMBENCH_NGINX_SRC=DIR)" },
-#endif
-    { NULL, NULL }
-};
+#define NKNOWN (sizeof(known) / sizeof(known[0]))
+
+static const struct allocator_ops *usable[NKNOWN];
+static struct allocator_missing    left_out[NKNOWN + 1];
+static size_t                      nusable, nleft_out;
+
+/* Sort the known allocators into usable and left out, once per process. */
+static void
+allocator_sort(void)
+{
+    static int  done;
+    const char *why;
+    size_t      i;
+
+    if (done) {
+        return;
+    }
+    done = 1;
+    for (i = 0; i < NKNOWN; i++) {
+        why = known[i].ops == NULL ? known[i].why
+              : known[i].ops->unavailable ? known[i].ops->unavailable() : NULL;
+        if (why == NULL) {
+            usable[nusable++] = known[i].ops;
+        } else {
+            left_out[nleft_out].name = known[i].name;
+            left_out[nleft_out++].why = why;
+        }
+    }
+}
 
 const struct allocator_ops *const *
 allocator_all(size_t *n)
 {
-    *n = sizeof(registry) / sizeof(registry[0]);
-    return registry;
+    allocator_sort();
+    *n = nusable;
+    return usable;
 }
 
 const struct allocator_missing *
 allocator_missing(size_t *n)
 {
-    *n = sizeof(missing) / sizeof(missing[0]) - 1;
-    return missing;
+    allocator_sort();
+    *n = nleft_out;
+    return left_out;
 }
 
 const struct allocator_ops *
 allocator_find(const char *name)
 {
-    size_t i, n, len;
-    char   names[256];
+    size_t i, len;
+    char   names[512];
 
-    for (i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
-        if (strcmp(registry[i]->name, name) == 0) {
-            return registry[i];
+    allocator_sort();
+    for (i = 0; i < nusable; i++) {
+        if (strcmp(usable[i]->name, name) == 0) {
+            return usable[i];
         }
     }
-
-    allocator_missing(&n);
-    for (i = 0; i < n; i++) {
-        if (strcmp(missing[i].name, name) == 0) {
-            diag_set("allocator \"%s\" is not built in: %s", name, missing[i].why);
+    for (i = 0; i < nleft_out; i++) {
+        if (strcmp(left_out[i].name, name) == 0) {
+            diag_set("allocator \"%s\" is not available: %s", name, left_out[i].why);
             return NULL;
         }
     }
 
     names[0] = '\0';
     len = 0;
-    for (i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
-        len += (size_t) snprintf(names + len, len < sizeof(names) ? sizeof(names) - len : 0,
-                                 "%s%s", i ? ", " : "", registry[i]->name);
+    for (i = 0; i < nusable && len < sizeof(names); i++) {
+        len += (size_t) snprintf(names + len, sizeof(names) - len, "%s%s",
+                                 i ? ", " : "", usable[i]->name);
     }
     diag_set("unknown allocator \"%s\" (known: %s)", name, names);
     return NULL;

@@ -35,9 +35,14 @@ enum alloc_caps {
 
 /* Parameters for init (zero = default). */
 struct alloc_params {
-    size_t page_size;        /* slab page size; 0 = the OS page */
+    size_t      page_size;   /* slab page size; 0 = the OS page */
     const char *policy;      /* allocator-specific policy (e.g. "first"/"best") */
+    unsigned    nworkers;    /* processes that will allocate (proc_index() 0 ..
+                                nworkers-1); per-process allocators cut the
+                                zone into that many slices; 0 = ALLOC_WORKERS_DEFAULT */
 };
+
+#define ALLOC_WORKERS_DEFAULT 8
 
 #define ALLOC_MAX_SLOTS 16
 
@@ -70,6 +75,10 @@ struct allocator_ops {
     const char *summary;     /* one line for `shmbench list` */
     unsigned    caps;        /* enum alloc_caps */
 
+    /* NULL if usable in this process, else why not (a library that could
+     * not be loaded at run time).  Optional: NULL means always usable. */
+    const char *(*unavailable)(void);
+
     /* Bytes a zone needs so that init gives exactly `pages` data pages
      * (ALLOC_PAGES allocators); 0 if impossible. */
     size_t (*zone_size_for_pages)(size_t pages, const struct alloc_params *p);
@@ -96,10 +105,12 @@ struct allocator_ops {
     void   (*fini)(struct zone *z);               /* release process-private state */
 };
 
-/* The registered allocators, in `list` order; *n gets the count. */
+/* The registered allocators that are usable here, in `list` order; *n gets
+ * the count. */
 const struct allocator_ops *const *allocator_all(size_t *n);
 
-/* Allocators known to the project but not built in, with the reason. */
+/* Allocators known to the project but not built in or not usable here,
+ * with the reason. */
 struct allocator_missing {
     const char *name;
     const char *why;

@@ -13,7 +13,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$here/build}
-packages=(gcc g++ make cmake dpkg-dev pkg-config)
+packages=(gcc g++ make cmake dpkg-dev pkg-config libboost-dev libjemalloc-dev libmimalloc-dev)
 
 missing=()
 for p in "${packages[@]}"; do

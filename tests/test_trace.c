@@ -200,7 +200,7 @@ test_replay(void)
 {
     const struct allocator_ops *ops = allocator_find("slab");
     struct trace_replay_result  r;
-    struct alloc_params         params = { 4096, NULL };
+    struct alloc_params         params = { .page_size = 4096 };
     struct trace                t;
     struct zone                 z;
     int64_t                     off[4];
