@@ -1,5 +1,5 @@
 /*
- * bench: a single-process free/alloc churn, timed, over several allocators.
+ * bench: a free/alloc churn, timed, over several allocators.
  *
  * One op sequence is drawn from the seed up front (splitmix64): the sizes
  * that fill N live slots, then per round a slot and a new size.  Every
@@ -8,20 +8,36 @@
  * drift of the machine hits all of them alike; each run gets a fresh zone and
  * only its rounds loop is timed.  `NAME:nocount` is NAME with the lock's
  * counting turned off, which measures what counting costs.
+ *
+ * With --procs P > 1, P forked workers (proc_set_index 0 .. P-1, attach)
+ * each fill their own live slots in the one zone, wait at a barrier, and run
+ * the rounds (worker w starts w * rounds / P into the sequence and wraps);
+ * the time is from the barrier's release to the last worker's end, and
+ * ns/op is that wall time over all workers' ops (design §4's throughput).
+ * Every worker frees only its own blocks: this churn measures the
+ * allocator's shared state and lock, not cross-process frees.
  */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "diag.h"
+#include "proc.h"
 #include "shmtx.h"
 
 #define BENCH_MAX_ALLOCS 32
+#define BENCH_MAX_PROCS  (PROC_MAX - 1)
 
 const char cmd_bench_help[] =
     "usage: shmbench bench [--alloc A,B,...] [--sizes MIN-MAX] [--live N]\n"
     "                      [--rounds N] [--seed S] [--repeat R] [--zone-size BYTES]\n"
+    "                      [--procs P]\n"
     "\n"
     "Time a random churn in one process: fill N live slots, then per round free\n"
     "a random slot's block and allocate a new one of a random size in\n"
@@ -42,6 +58,9 @@ const char cmd_bench_help[] =
     "  --seed S           seed of the sequence (default 1)\n"
     "  --repeat R         runs per allocator (default 5)\n"
     "  --zone-size BYTES  zone size (default 64m; suffix k, m, g)\n"
+    "  --procs P          P forked workers on one zone, each with its own live\n"
+    "                     slots, released together (default 1); ns/op is then the\n"
+    "                     wall time over all workers' ops (aggregate)\n"
     "\n"
     "output:\n"
     "  NAME ns/op MEDIAN min MIN max MAX\n"
@@ -50,8 +69,13 @@ const char cmd_bench_help[] =
     "  ratio NAME/FIRST RATIO\n"
     "      NAME's median ns/op divided by the first allocator's: a time ratio,\n"
     "      below 1 when NAME is faster\n"
+    "  throughput NAME MOPS Mops/s\n"
+    "      with --procs > 1: aggregate operations per second, from the median\n"
     "  fails NAME N (fill F)\n"
     "      failed allocations in the rounds (and the fill) of one run, if any\n"
+    "  frag NAME internal P% (live L bytes, granted G)\n"
+    "      internal fragmentation 1 - L/G of the blocks live at the end of the\n"
+    "      last run: L requested bytes, G their usable_size (design section 4)\n"
     "  lock NAME acquisitions N contended N\n"
     "      the zone lock's counters over the last run's rounds, for allocators\n"
     "      with lock counters, when counting was on\n";
@@ -76,6 +100,22 @@ struct bench_alloc {
     uint64_t                    fails, fill_fails;
     struct shmtx_report         lock;
     int                         have_lock;
+    uint64_t                    live_bytes;    /* requested, live at the end */
+    uint64_t                    granted_bytes; /* usable_size of the same */
+};
+
+/* What the workers of a --procs run share (an anonymous shared mapping). */
+struct bench_shared {
+    _Atomic unsigned ready;     /* workers done filling */
+    _Atomic unsigned go;        /* barrier released */
+    uint64_t         t0;        /* release time */
+    struct {
+        uint64_t end, fails, fill_fails, live_bytes, granted_bytes;
+        int      error;
+        char     pad[64 - 6 * 8];
+    } w[BENCH_MAX_PROCS];
+    /* Each worker's lock-counter slot as it was when its rounds ended. */
+    struct shmtx_counters lock_at_end[PROC_MAX];
 };
 
 static uint64_t
@@ -116,69 +156,183 @@ bench_generate(struct bench_seq *q, uint64_t seed, uint64_t min, uint64_t max)
     return 0;
 }
 
-/* One run of `a` over the sequence: *ns gets the rounds loop's ns/op. */
+/* One process's part of a run: fill, wait at the barrier (if any), churn
+ * from round `first`, record the end time and what was live at the end. */
 static int
-bench_run(struct bench_alloc *a, const struct bench_seq *q, size_t zone_size,
-    void **slot, double *ns)
+bench_churn(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
+    uint64_t first, struct bench_shared *sh, unsigned w, uint64_t *t0_out,
+    uint64_t *t1_out)
 {
     const struct allocator_ops *ops = a->ops;
     void                     *(*alloc)(struct zone *, size_t) =
                                   a->locked ? ops->alloc_locked : ops->alloc;
     int                       (*release)(struct zone *, void *) =
                                   a->locked ? ops->free_locked : ops->free;
-    struct alloc_params         params;
-    struct zone                 z;
-    uint64_t                    i, t0, t1, fails = 0, fill_fails = 0;
+    void                      **slot = calloc(q->live, sizeof(*slot));
+    uint32_t                   *size = calloc(q->live, sizeof(*size));
+    uint64_t                    i, j, t0, t1, fails = 0, fill_fails = 0;
     void                       *p;
     int                         rc = 0;
 
-    memset(&params, 0, sizeof(params));
-    if (allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, &params, NULL) != 0) {
-        return cli_error("bench: %s: %s", a->label, diag_last());
+    if (slot == NULL || size == NULL) {
+        free(slot);
+        free(size);
+        return cli_error("bench: out of memory for %llu slots", (unsigned long long) q->live);
     }
-    shmtx_set_counting(a->counting);
     for (i = 0; i < q->live; i++) {
-        slot[i] = alloc(&z, q->fill[i]);
-        if (slot[i] == NULL) {
-            fill_fails++;
-        }
+        size[i] = q->fill[i];
+        slot[i] = alloc(z, size[i]);
+        fill_fails += slot[i] == NULL;
     }
-    if (ops->caps & ALLOC_LOCK_COUNTERS) {
-        shmtx_counters_reset(z.ctl->lockstat);
+
+    if (sh) {
+        atomic_fetch_add(&sh->ready, 1);
+        while (!atomic_load_explicit(&sh->go, memory_order_acquire)) {
+            sched_yield();
+        }
+    } else if (ops->caps & ALLOC_LOCK_COUNTERS) {
+        shmtx_counters_reset(z->ctl->lockstat);
     }
 
     t0 = clock_ns();
-    for (i = 0; i < q->rounds; i++) {
-        p = slot[q->round[i].slot];
-        if (p != NULL && release(&z, p) != 0) {
+    for (i = 0, j = first; i < q->rounds; i++, j = j + 1 == q->rounds ? 0 : j + 1) {
+        uint32_t k = q->round[j].slot;
+        p = slot[k];
+        if (p != NULL && release(z, p) != 0) {
             break;
         }
-        p = alloc(&z, q->round[i].size);
-        slot[q->round[i].slot] = p;
-        if (p == NULL) {
-            fails++;
-        }
+        size[k] = q->round[j].size;
+        p = alloc(z, size[k]);
+        slot[k] = p;
+        fails += p == NULL;
     }
     t1 = clock_ns();
-
-    shmtx_set_counting(1);
+    if ((ops->caps & ALLOC_LOCK_COUNTERS) && sh) {
+        sh->lock_at_end[proc_index()] = z->ctl->lockstat[proc_index()];
+    } else if (ops->caps & ALLOC_LOCK_COUNTERS) {
+        shmtx_report(z->ctl->lockstat, &a->lock);   /* the rounds only */
+    }
     if (i < q->rounds) {
         rc = cli_error("bench: %s: free refused in round %llu: %s", a->label,
                        (unsigned long long) i, diag_last());
     }
-    *ns = (double) (t1 - t0) / (2.0 * (double) q->rounds);
-    a->fails = fails;
-    a->fill_fails = fill_fails;
-    a->have_lock = (ops->caps & ALLOC_LOCK_COUNTERS) && a->counting && !a->locked;
-    if (a->have_lock) {
-        shmtx_report(z.ctl->lockstat, &a->lock);
+
+    /* Internal fragmentation of what is live now (design §4). */
+    a->live_bytes = a->granted_bytes = 0;
+    for (i = 0; i < q->live; i++) {
+        if (slot[i] != NULL) {
+            a->live_bytes += size[i];
+            a->granted_bytes += ops->usable_size ? ops->usable_size(z, slot[i]) : 0;
+        }
     }
     for (i = 0; i < q->live && rc == 0; i++) {
         if (slot[i] != NULL) {
-            release(&z, slot[i]);      /* private heaps outlive the zone */
+            release(z, slot[i]);      /* private heaps outlive the zone */
         }
     }
-    memset(slot, 0, q->live * sizeof(*slot));
+    if (sh) {
+        sh->w[w].end = t1;
+        sh->w[w].fails = fails;
+        sh->w[w].fill_fails = fill_fails;
+        sh->w[w].live_bytes = a->live_bytes;
+        sh->w[w].granted_bytes = a->granted_bytes;
+    }
+    a->fails = fails;
+    a->fill_fails = fill_fails;
+    *t0_out = t0;
+    *t1_out = t1;
+    free(slot);
+    free(size);
+    return rc;
+}
+
+/* --procs: fork the workers, release them together, reap them. */
+static int
+bench_run_procs(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
+    unsigned procs, uint64_t *t0, uint64_t *t1)
+{
+    struct bench_shared *sh;
+    pid_t                pid[BENCH_MAX_PROCS];
+    unsigned             w, started = 0;
+    int                  rc = 0, st;
+
+    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        return cli_error("bench: mmap of the workers' area failed");
+    }
+    memset(sh, 0, sizeof(*sh));
+    fflush(stdout);
+    for (w = 0; w < procs; w++) {
+        pid[w] = fork();
+        if (pid[w] < 0) {
+            rc = cli_error("bench: fork failed");
+            break;
+        }
+        if (pid[w] == 0) {
+            uint64_t x0, x1;
+            proc_set_index((int) w);
+            if (a->ops->attach && a->ops->attach(z) != 0) {
+                _exit(cli_error("bench: %s: attach: %s", a->label, diag_last()));
+            }
+            _exit(bench_churn(a, q, z, w * q->rounds / procs, sh, w, &x0, &x1));
+        }
+        started++;
+    }
+    while (rc == 0 && atomic_load(&sh->ready) < procs) {
+        sched_yield();
+    }
+    if (a->ops->caps & ALLOC_LOCK_COUNTERS) {
+        shmtx_counters_reset(z->ctl->lockstat);     /* workers wait at the barrier */
+    }
+    *t0 = clock_ns();
+    atomic_store_explicit(&sh->go, 1, memory_order_release);
+    for (w = 0; w < started; w++) {
+        if (waitpid(pid[w], &st, 0) != pid[w] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            rc = rc ? rc : cli_error("bench: %s: worker %u failed", a->label, w);
+        }
+    }
+    *t1 = *t0;
+    a->fails = a->fill_fails = a->live_bytes = a->granted_bytes = 0;
+    for (w = 0; w < started; w++) {
+        *t1 = sh->w[w].end > *t1 ? sh->w[w].end : *t1;
+        a->fails += sh->w[w].fails;
+        a->fill_fails += sh->w[w].fill_fails;
+        a->live_bytes += sh->w[w].live_bytes;
+        a->granted_bytes += sh->w[w].granted_bytes;
+    }
+    if (a->ops->caps & ALLOC_LOCK_COUNTERS) {
+        shmtx_report(sh->lock_at_end, &a->lock);   /* the rounds only */
+    }
+    munmap(sh, sizeof(*sh));
+    return rc;
+}
+
+/* One run of `a` over the sequence: *ns gets the ns/op (aggregate). */
+static int
+bench_run(struct bench_alloc *a, const struct bench_seq *q, size_t zone_size,
+    unsigned procs, double *ns)
+{
+    const struct allocator_ops *ops = a->ops;
+    struct alloc_params         params;
+    struct zone                 z;
+    uint64_t                    t0 = 0, t1 = 0;
+    int                         rc;
+
+    memset(&params, 0, sizeof(params));
+    params.nworkers = procs;
+    if (allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, &params, NULL) != 0) {
+        return cli_error("bench: %s: %s", a->label, diag_last());
+    }
+    shmtx_set_counting(a->counting);
+    if (procs == 1) {
+        rc = bench_churn(a, q, &z, 0, NULL, 0, &t0, &t1);
+    } else {
+        rc = bench_run_procs(a, q, &z, procs, &t0, &t1);
+    }
+    shmtx_set_counting(1);
+
+    *ns = (double) (t1 - t0) / (2.0 * (double) q->rounds * procs);
+    a->have_lock = (ops->caps & ALLOC_LOCK_COUNTERS) && a->counting && !a->locked;
     if (ops->fini) {
         ops->fini(&z);
     }
@@ -279,8 +433,8 @@ cmd_bench(int argc, char **argv)
     char                list[1024];
     const char         *val, *alloc_list = NULL;
     uint64_t            min = 8, max = 2048, seed = 1, repeat = 5, zone_size = 64u << 20;
+    uint64_t            procs = 1;
     double              med[BENCH_MAX_ALLOCS], lo, hi;
-    void              **slot;
     size_t              i, n;
     uint64_t            r;
     int                 k, rc = 0;
@@ -304,6 +458,8 @@ cmd_bench(int argc, char **argv)
             repeat = cli_number(cmd, "--repeat", val, 1, 1000);
         } else if (cli_option(cmd, argc, argv, &k, "--zone-size", &val)) {
             zone_size = cli_bytes(cmd, "--zone-size", val, 1, SIZE_MAX / 2);
+        } else if (cli_option(cmd, argc, argv, &k, "--procs", &val)) {
+            procs = cli_number(cmd, "--procs", val, 1, BENCH_MAX_PROCS);
         } else {
             cli_unknown_option(cmd, argv[k]);
         }
@@ -334,30 +490,35 @@ cmd_bench(int argc, char **argv)
         rc = CLI_EXIT_FAIL;
         goto done;
     }
-    slot = calloc(q.live, sizeof(*slot));
     for (i = 0; i < n; i++) {
         a[i].ns = calloc(repeat, sizeof(double));
-        if (a[i].ns == NULL || slot == NULL) {
+        if (a[i].ns == NULL) {
             rc = cli_error("bench: out of memory");
-            goto done_slot;
+            goto done;
         }
     }
 
     printf("# bench: sizes %llu-%llu, live %llu, rounds %llu, seed %llu, repeat %llu, "
-           "zone %llu bytes anon\n", (unsigned long long) min,
+           "zone %llu bytes anon", (unsigned long long) min,
            (unsigned long long) max, (unsigned long long) q.live,
            (unsigned long long) q.rounds, (unsigned long long) seed,
            (unsigned long long) repeat, (unsigned long long) zone_size);
-    printf("# ns/op = rounds loop time / (2 * rounds): a round is one free and one alloc\n");
+    if (procs > 1) {
+        printf(", procs %llu\n", (unsigned long long) procs);
+        printf("# ns/op = wall time from the barrier to the last worker's end / "
+               "(2 * rounds * procs): aggregate\n");
+    } else {
+        printf("\n# ns/op = rounds loop time / (2 * rounds): a round is one free and one alloc\n");
+    }
     printf("# ratio NAME/FIRST = NAME's median ns/op / FIRST's median ns/op "
            "(below 1: NAME is faster)\n");
     fflush(stdout);
 
     for (r = 0; r < repeat; r++) {
         for (i = 0; i < n; i++) {
-            rc = bench_run(&a[i], &q, (size_t) zone_size, slot, &a[i].ns[r]);
+            rc = bench_run(&a[i], &q, (size_t) zone_size, (unsigned) procs, &a[i].ns[r]);
             if (rc != 0) {
-                goto done_slot;
+                goto done;
             }
         }
     }
@@ -365,6 +526,11 @@ cmd_bench(int argc, char **argv)
     for (i = 0; i < n; i++) {
         med[i] = bench_median(a[i].ns, (size_t) repeat, &lo, &hi);
         printf("%s ns/op %.2f min %.2f max %.2f\n", a[i].label, med[i], lo, hi);
+    }
+    if (procs > 1) {
+        for (i = 0; i < n; i++) {
+            printf("throughput %s %.2f Mops/s\n", a[i].label, med[i] > 0 ? 1e3 / med[i] : 0.0);
+        }
     }
     for (i = 1; i < n; i++) {
         printf("ratio %s/%s %.3f\n", a[i].label, a[0].label,
@@ -378,6 +544,14 @@ cmd_bench(int argc, char **argv)
         }
     }
     for (i = 0; i < n; i++) {
+        if (a[i].granted_bytes > 0) {
+            printf("frag %s internal %.1f%% (live %llu bytes, granted %llu)\n", a[i].label,
+                   100.0 * (1.0 - (double) a[i].live_bytes / (double) a[i].granted_bytes),
+                   (unsigned long long) a[i].live_bytes,
+                   (unsigned long long) a[i].granted_bytes);
+        }
+    }
+    for (i = 0; i < n; i++) {
         if (a[i].have_lock) {
             printf("lock %s acquisitions %llu contended %llu\n", a[i].label,
                    (unsigned long long) a[i].lock.acquisitions,
@@ -385,8 +559,6 @@ cmd_bench(int argc, char **argv)
         }
     }
 
-done_slot:
-    free(slot);
 done:
     for (i = 0; i < n; i++) {
         free(a[i].ns);

@@ -280,6 +280,20 @@ part_bench() {
     # Two rounds' ops, each one lock acquisition: 2 * 20000.
     grep -qx 'lock slab acquisitions 40000 contended 0' "$T/out" \
         || fail "lock acquisitions are not 2 * rounds: $(grep '^lock' "$T/out")"
+
+    # Two worker processes on one zone: aggregate throughput, and every
+    # worker's rounds (not its fill, not its final frees) in the counters.
+    checks=$((checks + 1))
+    "$B" bench --alloc slab --procs 2 --rounds 20000 --repeat 2 > "$T/out" 2> "$T/err"
+    rc=$?
+    [ $rc -eq 0 ] || { fail "bench --procs 2 exited $rc: $(cat "$T/err")"; return; }
+    for re in ", procs 2\$" "^slab ns/op $n min $n max $n\$" "^throughput slab $n Mops/s\$" \
+              "^frag slab internal [0-9]+\.[0-9]% \(live [0-9]+ bytes, granted [0-9]+\)\$" \
+              "^lock slab acquisitions 80000 contended [0-9]+\$"; do
+        grep -Eq "$re" "$T/out" || fail "bench --procs 2 output has no line matching /$re/"
+    done
+    expect 2 "shmbench: --procs 0 is out of range (1 to 63) (see 'shmbench bench --help')" \
+        "$B" bench --alloc slab --procs 0
 }
 
 part_help() {
