@@ -269,10 +269,23 @@ nginx_ref_attach(struct zone *z)
     return 0;
 }
 
+/* nginx counts no failure of a page-run request (size > P/2): the glue
+ * counts them in the zone's per-process counters, as slab_ops.c does. */
+static void *
+nginx_ref_counted(struct zone *z, size_t size, void *p)
+{
+    if (p == NULL && size > ngx_pagesize / 2) {
+        zone_count_fail(z->ctl->procstat);
+    }
+    return p;
+}
+
 static void *
 nginx_ref_alloc(struct zone *z, size_t size)
 {
-    return ngx_slab_alloc(nginx_ref_pool(z), size);
+    ngx_slab_pool_t *sp = nginx_ref_pool(z);
+
+    return nginx_ref_counted(z, size, ngx_slab_alloc(sp, size));
 }
 
 /*
@@ -317,7 +330,9 @@ nginx_ref_free(struct zone *z, void *p)
 static void *
 nginx_ref_alloc_locked(struct zone *z, size_t size)
 {
-    return ngx_slab_alloc_locked(nginx_ref_pool(z), size);
+    ngx_slab_pool_t *sp = nginx_ref_pool(z);
+
+    return nginx_ref_counted(z, size, ngx_slab_alloc_locked(sp, size));
 }
 
 static int
@@ -423,6 +438,7 @@ nginx_ref_stats(struct zone *z, struct alloc_stats *out)
         out->slot[i].fails = sp->stats[i].fails;
         out->fails += sp->stats[i].fails;
     }
+    out->fails += zone_fails(z->ctl->procstat);     /* page-run requests */
 
     out->zone_bytes = z->size;
     out->page_size = ps;

@@ -59,10 +59,21 @@ slab_ops_attach(struct zone *z)
     return 0;
 }
 
+/* A failed page-run request (size > P/2) shows in no slot statistic, as in
+ * nginx; the glue counts it in the zone's per-process counters instead. */
+static void *
+slab_ops_counted(struct zone *z, size_t size, void *p)
+{
+    if (p == NULL && size > slab_page_size((struct slab_pool *) z->base) / 2) {
+        zone_count_fail(z->ctl->procstat);
+    }
+    return p;
+}
+
 static void *
 slab_ops_alloc(struct zone *z, size_t size)
 {
-    return slab_alloc((struct slab_pool *) z->base, size);
+    return slab_ops_counted(z, size, slab_alloc((struct slab_pool *) z->base, size));
 }
 
 static int
@@ -74,7 +85,7 @@ slab_ops_free(struct zone *z, void *p)
 static void *
 slab_ops_alloc_locked(struct zone *z, size_t size)
 {
-    return slab_alloc_locked((struct slab_pool *) z->base, size);
+    return slab_ops_counted(z, size, slab_alloc_locked((struct slab_pool *) z->base, size));
 }
 
 static int
@@ -115,6 +126,7 @@ slab_ops_stats(struct zone *z, struct alloc_stats *out)
         out->slot[i].fails = st[i].fails;
         out->fails += st[i].fails;
     }
+    out->fails += zone_fails(z->ctl->procstat);     /* page-run requests */
 }
 
 static int

@@ -44,9 +44,50 @@ enum zone_method {
 #define ZONE_MAGIC      "SHMBNCH1"
 #define ZONE_VERSION    1
 #define ZONE_HEAD_SIZE  4096
-#define ZONE_CTL_SIZE   (ZONE_HEAD_SIZE + PROC_MAX * sizeof(struct shmtx_counters))
+#define ZONE_CTL_SIZE   (ZONE_HEAD_SIZE + PROC_MAX * sizeof(struct shmtx_counters) \
+                         + PROC_MAX * sizeof(struct zone_proc_counters))
 #define ZONE_NAME_MAX   64
 #define ZONE_ALLOC_NAME_MAX 32
+
+/*
+ * Per-process counters an allocator's glue keeps beside the allocator's own
+ * structures, one cache line per process (proc_index()): what the
+ * allocator's statistics do not count.  The slab, like nginx, counts no
+ * failure of a page-run request; its glue counts them here.
+ */
+struct zone_proc_counters {
+    uint64_t alloc_fails;        /* failed allocations not in the allocator's stats */
+    uint64_t reserved[7];
+} __attribute__((aligned(64)));
+
+/* Count one such failure for this process (the overflow slot, shared by
+ * processes with no index, takes an atomic add). */
+static inline void
+zone_count_fail(struct zone_proc_counters *slots)
+{
+    int i = proc_index();
+
+    if (i == PROC_INDEX_SHARED) {
+        __atomic_add_fetch(&slots[i].alloc_fails, 1, __ATOMIC_RELAXED);
+    } else {
+        __atomic_store_n(&slots[i].alloc_fails,
+                         __atomic_load_n(&slots[i].alloc_fails, __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
+    }
+}
+
+/* Sum of all processes' alloc_fails. */
+static inline uint64_t
+zone_fails(const struct zone_proc_counters *slots)
+{
+    uint64_t n = 0;
+    int      i;
+
+    for (i = 0; i < PROC_MAX; i++) {
+        n += __atomic_load_n(&slots[i].alloc_fails, __ATOMIC_RELAXED);
+    }
+    return n;
+}
 
 /* The control block at offset 0 of every mapping (shared). */
 struct zone_ctl {
@@ -64,6 +105,7 @@ struct zone_ctl {
     uint8_t  pad[ZONE_HEAD_SIZE - 8 - 4 - 4 - 6 * 8 - ZONE_ALLOC_NAME_MAX
                  - ZONE_NAME_MAX - 4];
     struct shmtx_counters lockstat[PROC_MAX]; /* the zone lock's counters */
+    struct zone_proc_counters procstat[PROC_MAX]; /* the glue's own counters */
 };
 
 /* A process's handle on a zone (process-private). */

@@ -27,7 +27,9 @@ const char cmd_stat_help[] =
     "  total: ZONE(KB) free: FREE PAGES(KB) size: PAGE SIZE(KB)\n"
     "  pages: RUN(KB) start: FIRST end: LAST       one per free run, list order\n"
     "  slot: SIZE(Bytes) total: T used: U reqs: R fails: F    one per slot\n"
-    "then 'pages free', 'largest free run', 'resident' (bytes of the zone in RAM)\n"
+    "then 'pages free', 'failed allocations' (nginx's slots count none of the\n"
+    "page-run requests; the glue counts those), 'largest free run', 'resident'\n"
+    "(bytes of the zone in RAM)\n"
     "and, for allocators with lock counters, the zone lock's counters.\n"
     "\n"
     "start and end are the byte offsets of the run's own first and last byte\n"
@@ -101,6 +103,15 @@ stat_print(struct zone *z, const struct allocator_ops *ops, const char *label)
     }
 
     printf("pages free: %llu\n", (unsigned long long) st.pages_free);
+    {
+        uint64_t slot_fails = 0;
+        for (i = 0; i < st.nslots; i++) {
+            slot_fails += st.slot[i].fails;
+        }
+        printf("failed allocations: %llu (%llu in slots, %llu larger requests)\n",
+               (unsigned long long) st.fails, (unsigned long long) slot_fails,
+               (unsigned long long) (st.fails - slot_fails));
+    }
     largest = walked ? runs.largest : st.largest_free;
     if (st.page_size) {
         printf("largest free run: %llu pages (%llu bytes)\n",

@@ -28,23 +28,13 @@
 #include "diag.h"
 #include "proc.h"
 #include "slab.h"
+#include "mputil.h"
 #include "testutil.h"
 
 #define NWORKERS  4
-#define RING      256
-
-struct ring {
-    _Atomic uint64_t head;      /* next slot the consumer reads */
-    char             pad1[56];
-    _Atomic uint64_t tail;      /* next slot the producer writes */
-    char             pad2[56];
-    struct {
-        uint64_t off, size, tag;
-    } item[RING];
-};
 
 struct shared {
-    struct ring      ring[NWORKERS];     /* ring[w]: blocks for worker w */
+    struct mp_ring   ring[NWORKERS];     /* ring[w]: blocks for worker w */
     _Atomic int      done[NWORKERS];     /* worker w produces no more */
     uint64_t         counter;            /* bumped under the zone lock, non-atomic */
     uint64_t         chunk_reqs[NWORKERS];/* chunk requests each worker made */
@@ -54,87 +44,18 @@ struct shared {
     _Atomic int      started;            /* crash test: workers running */
 };
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-    uint64_t x = *s += 0x9e3779b97f4a7c15ULL;
-
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-static unsigned char
-pattern(uint64_t tag, uint64_t i)
-{
-    return (unsigned char) (tag * 131 + i * 7 + (tag >> 8));
-}
-
-static void
-fill(unsigned char *p, size_t size, uint64_t tag)
-{
-    size_t i;
-
-    for (i = 0; i < size; i++) {
-        p[i] = pattern(tag, i);
-    }
-}
-
-static int
-intact(const unsigned char *p, size_t size, uint64_t tag)
-{
-    size_t i;
-
-    for (i = 0; i < size; i++) {
-        if (p[i] != pattern(tag, i)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static size_t
 random_size(uint64_t *rng, size_t P)
 {
-    uint64_t r = rng_next(rng) % 100;
+    uint64_t r = mp_rng(rng) % 100;
 
     if (r < 70) {
-        return rng_next(rng) % 257;               /* small */
+        return mp_rng(rng) % 257;               /* small */
     }
     if (r < 95) {
-        return rng_next(rng) % (P / 2 + 1);       /* any slot */
+        return mp_rng(rng) % (P / 2 + 1);       /* any slot */
     }
-    return P / 2 + 1 + rng_next(rng) % (2 * P);   /* 1..3 page runs */
-}
-
-static int
-ring_put(struct ring *r, uint64_t off, uint64_t size, uint64_t tag)
-{
-    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-
-    if (t - atomic_load_explicit(&r->head, memory_order_acquire) == RING) {
-        return -1;
-    }
-    r->item[t % RING].off = off;
-    r->item[t % RING].size = size;
-    r->item[t % RING].tag = tag;
-    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
-    return 0;
-}
-
-static int
-ring_get(struct ring *r, uint64_t *off, uint64_t *size, uint64_t *tag)
-{
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-
-    if (h == atomic_load_explicit(&r->tail, memory_order_acquire)) {
-        return -1;
-    }
-    *off = r->item[h % RING].off;
-    *size = r->item[h % RING].size;
-    *tag = r->item[h % RING].tag;
-    atomic_store_explicit(&r->head, h + 1, memory_order_release);
-    return 0;
+    return P / 2 + 1 + mp_rng(rng) % (2 * P);   /* 1..3 page runs */
 }
 
 /* Locked bump of the non-atomic counter: read, dawdle, write. */
@@ -172,9 +93,9 @@ worker(struct zone *z, struct shared *sh, int w, unsigned ops)
     }
     for (i = 0; i < ops; i++) {
         /* Take what the previous worker handed over: check and free it. */
-        while (ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
+        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
             unsigned char *p = z->base + off;
-            bad |= !intact(p, size, tag);
+            bad |= !mp_intact(p, size, tag);
             bad |= (slab_free(pool, p) != 0) << 1;
             sh->lock_ops[w]++;
         }
@@ -189,22 +110,22 @@ worker(struct zone *z, struct shared *sh, int w, unsigned ops)
         if (p == NULL) {
             continue;                   /* a full zone is allowed */
         }
-        fill(p, size, tag);
+        mp_fill(p, size, tag);
         bump(pool, sh, w);
 
-        if (rng_next(&rng) % 4 == 0 && nmine < 64) {
+        if (mp_rng(&rng) % 4 == 0 && nmine < 64) {
             mine[nmine].p = p;          /* keep a while, free ourselves */
             mine[nmine].size = size;
             mine[nmine++].tag = tag;
-        } else if (ring_put(&sh->ring[(w + 1) % NWORKERS], (uint64_t) (p - z->base),
+        } else if (mp_ring_put(&sh->ring[(w + 1) % NWORKERS], (uint64_t) (p - z->base),
                             size, tag) != 0)
         {
             bad |= (slab_free(pool, p) != 0) << 1;    /* ring full: free here */
             sh->lock_ops[w]++;
         }
-        if (nmine == 64 || (nmine && rng_next(&rng) % 8 == 0)) {
-            unsigned k = (unsigned) (rng_next(&rng) % nmine);
-            bad |= !intact(mine[k].p, mine[k].size, mine[k].tag);
+        if (nmine == 64 || (nmine && mp_rng(&rng) % 8 == 0)) {
+            unsigned k = (unsigned) (mp_rng(&rng) % nmine);
+            bad |= !mp_intact(mine[k].p, mine[k].size, mine[k].tag);
             bad |= (slab_free(pool, mine[k].p) != 0) << 1;
             sh->lock_ops[w]++;
             mine[k] = mine[--nmine];
@@ -212,7 +133,7 @@ worker(struct zone *z, struct shared *sh, int w, unsigned ops)
     }
     while (nmine) {
         nmine--;
-        bad |= !intact(mine[nmine].p, mine[nmine].size, mine[nmine].tag);
+        bad |= !mp_intact(mine[nmine].p, mine[nmine].size, mine[nmine].tag);
         bad |= (slab_free(pool, mine[nmine].p) != 0) << 1;
         sh->lock_ops[w]++;
     }
@@ -221,8 +142,8 @@ worker(struct zone *z, struct shared *sh, int w, unsigned ops)
     /* Drain until the producer is done and the ring is empty. */
     for (;;) {
         int producer_done = atomic_load(&sh->done[(w + NWORKERS - 1) % NWORKERS]);
-        while (ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
-            bad |= !intact(z->base + off, size, tag);
+        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
+            bad |= !mp_intact(z->base + off, size, tag);
             bad |= (slab_free(pool, z->base + off) != 0) << 1;
             sh->lock_ops[w]++;
         }

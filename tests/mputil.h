@@ -1,0 +1,100 @@
+/*
+ * mputil: pieces shared by the multi-process tests.
+ *
+ * A seeded generator (splitmix64), block patterns that depend on a block's
+ * tag (owner and sequence number) so that a block damaged or handed out
+ * twice is noticed when it is checked, and a single-producer /
+ * single-consumer ring, placed in a shared mapping, through which one worker
+ * hands blocks (as offsets from the zone base) to another to free.
+ */
+#ifndef SHMBENCH_MPUTIL_H
+#define SHMBENCH_MPUTIL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_RING 256
+
+static inline uint64_t
+mp_rng(uint64_t *s)
+{
+    uint64_t x = *s += 0x9e3779b97f4a7c15ULL;
+
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static inline unsigned char
+mp_pattern(uint64_t tag, uint64_t i)
+{
+    return (unsigned char) (tag * 131 + i * 7 + (tag >> 8));
+}
+
+static inline void
+mp_fill(unsigned char *p, size_t size, uint64_t tag)
+{
+    size_t i;
+
+    for (i = 0; i < size; i++) {
+        p[i] = mp_pattern(tag, i);
+    }
+}
+
+static inline int
+mp_intact(const unsigned char *p, size_t size, uint64_t tag)
+{
+    size_t i;
+
+    for (i = 0; i < size; i++) {
+        if (p[i] != mp_pattern(tag, i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+struct mp_ring {
+    _Atomic uint64_t head;      /* next slot the consumer reads */
+    char             pad1[56];
+    _Atomic uint64_t tail;      /* next slot the producer writes */
+    char             pad2[56];
+    struct {
+        uint64_t off, size, tag;
+    } item[MP_RING];
+};
+
+/* Producer side; -1 when full. */
+static inline int
+mp_ring_put(struct mp_ring *r, uint64_t off, uint64_t size, uint64_t tag)
+{
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+    if (t - atomic_load_explicit(&r->head, memory_order_acquire) == MP_RING) {
+        return -1;
+    }
+    r->item[t % MP_RING].off = off;
+    r->item[t % MP_RING].size = size;
+    r->item[t % MP_RING].tag = tag;
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+    return 0;
+}
+
+/* Consumer side; -1 when empty. */
+static inline int
+mp_ring_get(struct mp_ring *r, uint64_t *off, uint64_t *size, uint64_t *tag)
+{
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+    if (h == atomic_load_explicit(&r->tail, memory_order_acquire)) {
+        return -1;
+    }
+    *off = r->item[h % MP_RING].off;
+    *size = r->item[h % MP_RING].size;
+    *tag = r->item[h % MP_RING].tag;
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+    return 0;
+}
+
+#endif
