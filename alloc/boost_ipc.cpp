@@ -33,7 +33,7 @@
  * What Boost cannot tell: deallocate(p) trusts p (a foreign pointer is
  * undefined behaviour, checked at most by BOOST_ASSERT, which release builds
  * compile out).  free() refuses what can be refused cheaply before Boost
- * sees it: NULL, pointers outside [first block, end of segment), and
+ * sees it: NULL, pointers outside [first block, end of zone), and
  * pointers not aligned to Boost's 16 bytes.  It cannot refuse a double free
  * or an interior pointer that happens to be 16-aligned: telling them apart
  * needs the block's "allocated" bit and the block boundaries, which are
@@ -137,10 +137,10 @@ struct alignas(64) boost_ipc_fail_slot {
 /* Ours, at the zone's base, before Boost's segment (shared). */
 struct boost_ipc_hdr {
     char     magic[8];            /* BOOST_IPC_MAGIC */
-    char     algorithm[16];       /* "rbtree" or "seqfit" */
+    char     algorithm[16];       /* "rbtree_best_fit" or "simple_seq_fit" */
     uint64_t seg_off;             /* Boost's segment, from base */
     uint64_t seg_size;            /* its bytes */
-    uint64_t data_off;            /* no block's user pointer lies below, from base */
+    uint64_t data_off;            /* the first block's user pointer, from base */
     uint64_t free_at_init;        /* get_free_memory() of the empty segment */
     alignas(64) boost_ipc_fail_slot fail[PROC_MAX];
 };
@@ -200,15 +200,18 @@ struct boost_ipc {
         return 1;
     }
 
+    /* Boost's minimum segment holds one minimal block, which for
+     * simple_seq_fit is smaller than allocate(1) needs: add a few. */
     static size_t min_zone_size(const struct alloc_params *) noexcept
     {
-        return BOOST_IPC_HDR_SIZE + segment::get_min_size();
+        return BOOST_IPC_HDR_SIZE + segment::get_min_size() + 4 * 64;
     }
 
     static int init(struct zone *z, const struct alloc_params *p) noexcept
     {
         boost_ipc_hdr *h;
         buffer        *mb = nullptr;
+        unsigned char *first = nullptr;
         size_t         min = min_zone_size(p);
 
         if (z->size < min) {
@@ -226,17 +229,34 @@ struct boost_ipc {
         h->seg_size = z->size - BOOST_IPC_HDR_SIZE;
         try {
             mb = new buffer(bi::create_only, seg_addr(z), h->seg_size);
+            h->free_at_init = mb->get_free_memory();
+
+            /* The first data byte: the user pointer of the first block of
+             * the empty segment, which both algorithms split from its start,
+             * so no block lies below it (the tests check every block against
+             * it); below are Boost's segment manager and one block header. */
+            first = static_cast<unsigned char *>(mb->allocate(1, std::nothrow));
+            if (first != nullptr) {
+                mb->deallocate(first);
+            }
         } catch (const std::exception &e) {
             diag_set("%s: Boost could not create its segment: %s", Names::name, e.what());
+            delete mb;
             return -1;
         } catch (...) {
             diag_set("%s: Boost could not create its segment", Names::name);
+            delete mb;
             return -1;
         }
-        /* Below the segment manager's end plus one block header there can be
-         * no user pointer: it is Boost's own header. */
-        h->data_off = h->seg_off + sizeof(segment) + Algorithm::PayloadPerAllocation;
-        h->free_at_init = mb->get_free_memory();
+        if (first == nullptr
+            || first < seg_addr(z) + sizeof(segment) + Algorithm::PayloadPerAllocation)
+        {
+            diag_set("%s: Boost's first block of an empty segment is not after its header",
+                     Names::name);
+            delete mb;
+            return -1;
+        }
+        h->data_off = static_cast<uint64_t>(first - z->base);
         memcpy(h->magic, BOOST_IPC_MAGIC, 8);
         snprintf(h->algorithm, sizeof(h->algorithm), "%s", Names::algorithm);
 
@@ -478,19 +498,54 @@ boost_ipc_ops(const char *name, const char *summary)
     return ops;
 }
 
+/* "Boost.Interprocess 1.74 " + what, at compile time (BOOST_LIB_VERSION
+ * spells it 1_74). */
+struct summary_text {
+    char s[256];
+};
+
+constexpr summary_text
+summary_of(const char *what)
+{
+    summary_text t{};
+    const char   head[] = "Boost.Interprocess ";
+    unsigned     major = BOOST_VERSION / 100000, minor = BOOST_VERSION / 100 % 1000;
+    size_t       n = 0, i = 0;
+
+    for (i = 0; head[i] && n < sizeof(t.s) - 1; i++) {
+        t.s[n++] = head[i];
+    }
+    t.s[n++] = char('0' + major % 10);
+    t.s[n++] = '.';
+    if (minor >= 100) {
+        t.s[n++] = char('0' + minor / 100);
+    }
+    if (minor >= 10) {
+        t.s[n++] = char('0' + minor / 10 % 10);
+    }
+    t.s[n++] = char('0' + minor % 10);
+    t.s[n++] = ' ';
+    for (i = 0; what[i] && n < sizeof(t.s) - 1; i++) {
+        t.s[n++] = what[i];
+    }
+    return t;
+}
+
+constexpr summary_text rbtree_summary = summary_of(
+    "rbtree_best_fit (its default): best fit via a size-ordered red-black tree, boundary "
+    "tags, process-shared mutex (not robust), offset_ptr (double free undetected)");
+
+constexpr summary_text seqfit_summary = summary_of(
+    "simple_seq_fit: address-ordered free list, first fit, merge by list walk, "
+    "process-shared mutex (not robust), offset_ptr (double free undetected)");
+
 }  // namespace
 
 extern "C" const allocator_ops boost_rbtree_allocator = boost_ipc_ops<rbtree>(
-    "boost-rbtree",
-    "Boost.Interprocess " BOOST_LIB_VERSION " rbtree_best_fit (its default): best fit via a "
-    "size-ordered red-black tree, boundary tags, process-shared mutex (not robust), "
-    "offset_ptr (double free undetected)");
+    "boost-rbtree", rbtree_summary.s);
 
 extern "C" const allocator_ops boost_seqfit_allocator = boost_ipc_ops<seqfit>(
-    "boost-seqfit",
-    "Boost.Interprocess " BOOST_LIB_VERSION " simple_seq_fit: address-ordered free list, "
-    "first fit, merge by list walk, process-shared mutex (not robust), offset_ptr "
-    "(double free undetected)");
+    "boost-seqfit", seqfit_summary.s);
 
 /*
  * For tests/test_boost.c: the C++ compiler's view of the shared structs
