@@ -1,0 +1,972 @@
+/*
+ * test_tlsf: the `tlsf` allocator (alloc/tlsf.c), two-level segregated fit.
+ *
+ * Blocks: alignment, usable_size, no overlap, contents survive a churn, and
+ * the internal fragmentation of uniform 8..2048 requests.  Structure:
+ * coalescing with both neighbours, the split minimum, exhaustion and
+ * recovery, and the search: with 10000 free fragments, every allocation
+ * takes exactly the block a brute-force model of good fit predicts (the
+ * head of the first non-empty list at or above the request's rounded
+ * class) and visits one list node.  Refusals: every kind of bad free leaves
+ * the zone byte-identical; check() finds injected corruption and survives
+ * garbage.  Processes: four forked workers hand blocks to each other to
+ * free; the zone ends consistent and empty.
+ *
+ * Corruption cases need fields of the control structure; the mirror below
+ * follows struct tl_zone in alloc/tlsf.c, and the test first checks that
+ * the mirror still agrees with the allocator's own answers.
+ */
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "allocator.h"
+#include "diag.h"
+#include "mputil.h"
+#include "proc.h"
+#include "testutil.h"
+
+/* Debug interface of alloc/tlsf.c: list nodes visited by searches. */
+uint64_t tlsf_steps(const struct zone *z);
+
+#define FL_COUNT   33
+#define SL_COUNT   32
+
+/* Mirror of struct tl_zone (alloc/tlsf.c). */
+struct tl_mirror {
+    struct shmtx_lockword lock;
+    struct shmtx          mutex;
+    char                  magic[8];
+    uint64_t              size, start, end;
+    uint64_t              fl_bitmap;
+    uint64_t              nfree, free_bytes, nused, used_bytes, fails, steps;
+    uint32_t              sl_bitmap[FL_COUNT];
+    uint64_t              head[FL_COUNT][SL_COUNT];
+};
+
+#define TAG_SIZE(t)   ((t) & 0x0000fffffffffff0ULL)
+#define TAG_FREE      1ULL
+#define TAG_PREV_FREE 2ULL
+#define HDR           8
+#define MIN_BLOCK     32
+
+static const struct allocator_ops *ops;
+
+/* The paper's mapping, written again as the model: list of a block size. */
+static unsigned
+model_class(uint64_t s)
+{
+    unsigned f;
+
+    if (s < 512) {
+        return (unsigned) (s >> 4);
+    }
+    f = 63u - (unsigned) __builtin_clzll(s);
+    return (f - 9 + 1) * SL_COUNT + (unsigned) (s >> (f - 5)) - SL_COUNT;
+}
+
+/* The class a request searches from: its block size rounded up to the
+ * next list boundary. */
+static unsigned
+model_search_class(size_t size)
+{
+    uint64_t s = ((uint64_t) size + HDR + 15) & ~15ULL;
+
+    if (s < MIN_BLOCK) {
+        s = MIN_BLOCK;
+    }
+    if (s >= 512) {
+        s += (1ULL << (63u - (unsigned) __builtin_clzll(s) - 5)) - 1;
+    }
+    return model_class(s);
+}
+
+static int
+open_zone(struct zone *z, size_t size)
+{
+    if (allocator_zone_create(z, ops, ZONE_ANON, size, 0, NULL, NULL) != 0) {
+        CHECK(0, "zone of %zu bytes: %s", size, diag_last());
+        return -1;
+    }
+    return 0;
+}
+
+static int
+check_ok(struct zone *z, const char *what)
+{
+    int rc = ops->check(z, stderr);
+
+    CHECK(rc == 0, "check after %s: %s", what, diag_last());
+    return rc;
+}
+
+static uint64_t
+word_at(const struct zone *z, uint64_t off)
+{
+    return *(const uint64_t *) (z->base + off);
+}
+
+static struct alloc_stats
+stats_of(struct zone *z)
+{
+    struct alloc_stats st;
+
+    ops->stats(z, &st);
+    return st;
+}
+
+static void
+test_init(void)
+{
+    struct zone         z;
+    struct alloc_params p;
+    size_t              min = ops->min_zone_size(NULL);
+    void               *a;
+
+    memset(&p, 0, sizeof(p));
+    p.policy = "best";
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, 1 << 20, 0, &p, NULL) == -1,
+          "policy \"best\" accepted");
+    CHECK(strstr(diag_last(), "takes no policy") != NULL, "message: %s", diag_last());
+
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, min - 1, 0, NULL, NULL) == -1,
+          "zone of min - 1 bytes accepted");
+    CHECK(strstr(diag_last(), "minimum") != NULL, "message: %s", diag_last());
+    CHECK(min < 16384, "the control structure takes %zu bytes", min);
+
+    if (open_zone(&z, min) == 0) {
+        a = ops->alloc(&z, 24);
+        CHECK(a != NULL, "the smallest zone holds a 24-byte block: %s", diag_last());
+        CHECK(ops->alloc(&z, 1) == NULL, "the smallest zone holds a second block");
+        CHECK(ops->free(&z, a) == 0, "free: %s", diag_last());
+        check_ok(&z, "the smallest zone");
+        zone_destroy(&z);
+    }
+    CHECK(ops->caps == (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK
+                        | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME),
+          "caps %#x", ops->caps);
+    CHECK(ops->alloc_locked && ops->free_locked, "locked forms");
+}
+
+
+/* Churn: alignment, usable size, no overlap, patterns, fragmentation. */
+
+struct live {
+    unsigned char *p;
+    size_t         size, usable;
+    uint64_t       tag;
+};
+
+static int
+by_address(const void *a, const void *b)
+{
+    const struct live *x = a, *y = b;
+
+    return (x->p > y->p) - (x->p < y->p);
+}
+
+static void
+check_layout(struct zone *z, struct live *blk, size_t n)
+{
+    struct live *s = malloc(n * sizeof(*s));
+    size_t       i, m = 0, bad = 0;
+
+    for (i = 0; i < n; i++) {
+        if (blk[i].p) {
+            s[m++] = blk[i];
+        }
+    }
+    qsort(s, m, sizeof(*s), by_address);
+    for (i = 0; i < m; i++) {
+        bad += i > 0 && s[i - 1].p + s[i - 1].usable + HDR > s[i].p;
+        bad += s[i].p < z->base || s[i].p + s[i].usable > z->base + z->size;
+    }
+    CHECK(bad == 0, "%zu overlapping or stray blocks among %zu", bad, m);
+    free(s);
+}
+
+static void
+take(struct zone *z, struct live *b, size_t size, uint64_t tag)
+{
+    b->p = ops->alloc(z, size);
+    b->size = size;
+    b->tag = tag;
+    CHECK(b->p != NULL, "alloc(%zu): %s", size, diag_last());
+    if (b->p == NULL) {
+        return;
+    }
+    b->usable = ops->usable_size(z, b->p);
+    CHECK(((uintptr_t) b->p & 15) == 0, "block %p not 16-byte aligned", (void *) b->p);
+    CHECK(b->usable >= size && b->usable < size + HDR + MIN_BLOCK,
+          "usable_size %zu for %zu bytes", b->usable, size);
+    mp_fill(b->p, size, tag);
+}
+
+static void
+drop(struct zone *z, struct live *b)
+{
+    CHECK(mp_intact(b->p, b->size, b->tag), "block of %zu bytes damaged", b->size);
+    CHECK(ops->free(z, b->p) == 0, "free: %s", diag_last());
+    b->p = NULL;
+}
+
+static void
+test_churn(void)
+{
+    enum { NLIVE = 1000, ROUNDS = 60000 };
+    struct live       *blk = calloc(NLIVE, sizeof(*blk));
+    struct zone        z;
+    struct alloc_stats st0, st;
+    uint64_t           rng = 11, tag = 1, steps0;
+    double             req = 0, granted = 0;
+    size_t             i, k;
+
+    if (open_zone(&z, 8 << 20) != 0) {
+        free(blk);
+        return;
+    }
+    st0 = stats_of(&z);
+    CHECK(st0.fails == 0 && st0.largest_free <= st0.free_bytes
+          && st0.largest_free > st0.free_bytes - st0.free_bytes / 32,
+          "fresh zone: free %llu, largest %llu", (unsigned long long) st0.free_bytes,
+          (unsigned long long) st0.largest_free);
+    steps0 = tlsf_steps(&z);
+    for (i = 0; i < NLIVE; i++) {
+        take(&z, &blk[i], 8 + mp_rng(&rng) % 2041, tag++);
+    }
+    for (i = 0; i < ROUNDS; i++) {
+        k = mp_rng(&rng) % NLIVE;
+        drop(&z, &blk[k]);
+        take(&z, &blk[k], 8 + mp_rng(&rng) % 2041, tag++);
+        if (i % 20000 == 0) {
+            check_layout(&z, blk, NLIVE);
+            check_ok(&z, "churn");
+        }
+    }
+    check_layout(&z, blk, NLIVE);
+    check_ok(&z, "churn");
+    CHECK(tlsf_steps(&z) - steps0 == NLIVE + ROUNDS, "one list node per allocation: %llu",
+          (unsigned long long) (tlsf_steps(&z) - steps0));
+    for (i = 0; i < NLIVE; i++) {
+        req += (double) blk[i].size;
+        granted += (double) blk[i].usable;
+    }
+    st = stats_of(&z);
+    printf("tlsf: 1000 live blocks of 8..2048 after %d rounds: requested/usable %.4f "
+           "(internal fragmentation %.2f%%), footprint %llu, %llu free bytes, largest %llu\n",
+           ROUNDS, req / granted, 100.0 * (1.0 - req / granted),
+           (unsigned long long) st.footprint, (unsigned long long) st.free_bytes,
+           (unsigned long long) st.largest_free);
+    CHECK(req / granted > 0.97, "internal fragmentation: requested/usable %.4f", req / granted);
+    for (i = 0; i < NLIVE; i++) {
+        drop(&z, &blk[i]);
+    }
+    check_ok(&z, "freeing all");
+    st = stats_of(&z);
+    CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free
+          && st.footprint == st0.footprint,
+          "all free: free %llu (was %llu), largest %llu, footprint %llu (was %llu)",
+          (unsigned long long) st.free_bytes, (unsigned long long) st0.free_bytes,
+          (unsigned long long) st.largest_free, (unsigned long long) st.footprint,
+          (unsigned long long) st0.footprint);
+    zone_destroy(&z);
+    free(blk);
+}
+
+
+/* Structure. */
+
+static size_t
+exhaust(struct zone *z, void **blk, size_t cap, size_t size)
+{
+    size_t n = 0;
+
+    while (n < cap && (blk[n] = ops->alloc(z, size)) != NULL) {
+        n++;
+    }
+    return n;
+}
+
+struct runs {
+    uint64_t n, off[8], len[8];
+};
+
+static int
+note_run(void *arg, uint64_t off, uint64_t len)
+{
+    struct runs *r = arg;
+
+    if (r->n < 8) {
+        r->off[r->n] = off;
+        r->len[r->n] = len;
+    }
+    r->n++;
+    return 0;
+}
+
+static void
+test_coalesce(void)
+{
+    struct zone        z;
+    void              *blk[512];
+    size_t             n;
+    uint64_t           a_off, i;
+    struct alloc_stats st;
+    struct runs        r;
+    int                order, found;
+
+    /* Orders: A C B (both neighbours at once), A B C (left), C B A (right). */
+    for (order = 0; order < 3; order++) {
+        if (open_zone(&z, 64 << 10) != 0) {
+            return;
+        }
+        n = exhaust(&z, blk, 512, 248);                 /* 256-byte blocks */
+        CHECK(n > 20 && n < 512, "exhausted after %zu blocks", n);
+        CHECK(stats_of(&z).largest_free < 248, "nothing of 248 bytes left");
+        a_off = (uint64_t) ((unsigned char *) blk[10] - z.base) - HDR - ops->data_offset(&z);
+        CHECK((unsigned char *) blk[11] == (unsigned char *) blk[10] + 256
+              && (unsigned char *) blk[12] == (unsigned char *) blk[11] + 256,
+              "A, B, C adjacent");
+        if (order == 0) {
+            ops->free(&z, blk[10]);
+            ops->free(&z, blk[12]);
+            st = stats_of(&z);
+            CHECK(st.largest_free == 248, "A and C free apart: largest %llu",
+                  (unsigned long long) st.largest_free);
+            ops->free(&z, blk[11]);
+        } else {
+            int k = order == 1 ? 10 : 12, d = order == 1 ? 1 : -1;
+            ops->free(&z, blk[k]);
+            ops->free(&z, blk[k + d]);
+            st = stats_of(&z);
+            CHECK(st.largest_free == 512 - HDR, "two merged: largest %llu",
+                  (unsigned long long) st.largest_free);
+            ops->free(&z, blk[k + 2 * d]);
+        }
+        st = stats_of(&z);
+        CHECK(st.largest_free == 3 * 256 - HDR, "order %d: A B C merged: largest %llu",
+              order, (unsigned long long) st.largest_free);
+        memset(&r, 0, sizeof(r));
+        CHECK(ops->each_free_run(&z, note_run, &r) == 0, "each_free_run");
+        for (i = 0, found = 0; i < r.n && i < 8; i++) {
+            found += r.off[i] == a_off && r.len[i] == 768;
+        }
+        CHECK(r.n <= 2 && found == 1, "order %d: %llu runs, none of 768 bytes at A (%llu)",
+              order, (unsigned long long) r.n, (unsigned long long) a_off);
+        check_ok(&z, "coalescing");
+        CHECK(ops->alloc(&z, 3 * 256 - HDR) == blk[10], "merged block reused at A");
+        check_ok(&z, "reusing the merged block");
+        zone_destroy(&z);
+    }
+}
+
+static void
+test_split(void)
+{
+    struct zone z;
+    void       *blk[512], *p;
+    size_t      n;
+
+    if (open_zone(&z, 64 << 10) != 0) {
+        return;
+    }
+    n = exhaust(&z, blk, 512, 248);
+    CHECK(n > 20, "exhausted");
+    ops->free(&z, blk[5]);                              /* one 256-byte hole */
+
+    /* 232 bytes need 240: a 16-byte rest cannot be a block, all is given. */
+    p = ops->alloc(&z, 232);
+    CHECK(p == blk[5] && ops->usable_size(&z, p) == 248, "whole block: %p usable %zu", p,
+          p ? ops->usable_size(&z, p) : 0);
+    check_ok(&z, "a whole block");
+    ops->free(&z, p);
+
+    /* 216 bytes need 224: the 32-byte rest becomes a free block. */
+    p = ops->alloc(&z, 216);
+    CHECK(p == blk[5] && ops->usable_size(&z, p) == 216, "split block: usable %zu",
+          p ? ops->usable_size(&z, p) : 0);
+    CHECK(stats_of(&z).largest_free >= MIN_BLOCK - HDR, "the rest is free");
+    check_ok(&z, "a split");
+    CHECK(ops->alloc(&z, 24) == (unsigned char *) blk[5] + 224, "the 32-byte rest serves 24 bytes");
+    check_ok(&z, "the rest used");
+    zone_destroy(&z);
+}
+
+static void
+test_exhaust(void)
+{
+    struct zone        z;
+    void              *blk[128];
+    size_t             n, i;
+    struct alloc_stats st0, st;
+
+    if (open_zone(&z, 80 << 10) != 0) {
+        return;
+    }
+    st0 = stats_of(&z);
+    n = exhaust(&z, blk, 128, 1000);
+    st = stats_of(&z);
+    CHECK(n > 50 && n < 128 && st.fails == 1, "exhausted after %zu, fails %llu", n,
+          (unsigned long long) st.fails);
+    CHECK(strstr(diag_last(), "no free block") != NULL, "message: %s", diag_last());
+    CHECK(ops->alloc(&z, 1 << 20) == NULL && stats_of(&z).fails == 2, "too big: a fail");
+    CHECK(ops->alloc(&z, SIZE_MAX) == NULL && stats_of(&z).fails == 3, "SIZE_MAX: a fail");
+    check_ok(&z, "exhaustion");
+    ops->free(&z, blk[3]);
+    ops->free(&z, blk[7]);
+    CHECK((blk[3] = ops->alloc(&z, 1000)) != NULL && (blk[7] = ops->alloc(&z, 1000)) != NULL,
+          "recovery after frees");
+    CHECK(ops->alloc(&z, 1000) == NULL, "full again");
+    for (i = 0; i < n; i++) {
+        ops->free(&z, blk[i]);
+    }
+    st = stats_of(&z);
+    CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free,
+          "all free again: %llu of %llu bytes", (unsigned long long) st.free_bytes,
+          (unsigned long long) st0.free_bytes);
+    check_ok(&z, "recovery");
+    zone_destroy(&z);
+}
+
+/* The good-fit search against a brute-force model, over 10000 fragments. */
+
+struct model {
+    unsigned target;            /* search class */
+    uint64_t off, len;          /* the first free block at or above it */
+    int      found;
+};
+
+static int
+model_pick(void *arg, uint64_t off, uint64_t len)
+{
+    struct model *m = arg;
+
+    /* each_free_run goes list by list in class order, each list from its
+     * head: the first block of a class >= target is the one to take. */
+    if (model_class(len) >= m->target) {
+        m->off = off;
+        m->len = len;
+        m->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void
+test_search(void)
+{
+    enum { NFRAG = 10000, NREQ = 400 };
+    struct zone   z;
+    void        **frag = calloc(NFRAG, sizeof(void *)), **sep = calloc(NFRAG, sizeof(void *));
+    void        **got = calloc(NREQ, sizeof(void *));
+    uint64_t      rng = 3, steps, start;
+    size_t        i, size, wrong = 0, bad_steps = 0, classes = 0;
+    unsigned char seen[FL_COUNT * SL_COUNT];
+    struct model  m;
+    unsigned char *p;
+
+    if (open_zone(&z, 48 << 20) != 0) {
+        return;
+    }
+    start = ops->data_offset(&z);
+    memset(seen, 0, sizeof(seen));
+    for (i = 0; i < NFRAG; i++) {
+        size = 8 + mp_rng(&rng) % 4000;
+        frag[i] = ops->alloc(&z, size);
+        sep[i] = ops->alloc(&z, 8);
+        CHECK(frag[i] && sep[i], "fragment %zu", i);
+        if (frag[i]) {
+            classes += !seen[model_class(ops->usable_size(&z, frag[i]) + HDR)]++;
+        }
+    }
+    for (i = 0; i < NFRAG; i++) {
+        ops->free(&z, frag[i]);
+    }
+    check_ok(&z, "10000 fragments");
+    CHECK(classes > 100, "fragments in %zu lists", classes);
+
+    for (i = 0; i < NREQ; i++) {
+        size = i % 10 == 9 ? 5000 + mp_rng(&rng) % 20000 : 8 + mp_rng(&rng) % 4500;
+        memset(&m, 0, sizeof(m));
+        m.target = model_search_class(size);
+        CHECK(ops->each_free_run(&z, model_pick, &m) == 0, "each_free_run");
+        steps = tlsf_steps(&z);
+        p = got[i] = ops->alloc(&z, size);
+        CHECK(p != NULL, "alloc(%zu): %s", size, diag_last());
+        bad_steps += tlsf_steps(&z) - steps != 1;
+        wrong += !m.found || p != z.base + start + m.off + HDR;
+        if (p && ops->usable_size(&z, p) < size) {
+            wrong++;
+        }
+    }
+    CHECK(wrong == 0, "%zu of %d allocations did not take the model's good fit", wrong, NREQ);
+    CHECK(bad_steps == 0, "%zu of %d allocations visited more than one list node", bad_steps,
+          NREQ);
+    printf("tlsf: %d fragments in %zu lists: %d allocations each visited 1 list node and "
+           "took the model's block\n", NFRAG, classes, NREQ);
+    check_ok(&z, "allocations over fragments");
+    for (i = 0; i < NREQ; i++) {
+        ops->free(&z, got[i]);
+    }
+    for (i = 0; i < NFRAG; i++) {
+        ops->free(&z, sep[i]);
+    }
+    check_ok(&z, "freeing everything");
+    CHECK(stats_of(&z).footprint == ops->data_offset(&z) + HDR, "one free block again");
+    zone_destroy(&z);
+    free(frag);
+    free(sep);
+    free(got);
+}
+
+
+/* Another process's view: the zone attached by name, read-only, at another
+ * address.  check(), stats() and each_free_run() follow offsets only and
+ * never write (a write would fault on the read-only mapping). */
+static void
+test_attach(void)
+{
+    struct zone        z, r;
+    struct alloc_stats a, b;
+    struct runs        ra, rb;
+    void              *blk[64];
+    char               name[64];
+    size_t             i;
+
+    snprintf(name, sizeof(name), "/shmbench-test-%s-%d", "tlsf", (int) getpid());
+    if (allocator_zone_create(&z, ops, ZONE_POSIX, 1 << 20, 0, NULL, name) != 0) {
+        CHECK(0, "posix zone: %s", diag_last());
+        return;
+    }
+    for (i = 0; i < 64; i++) {
+        blk[i] = ops->alloc(&z, 100 + 37 * i);
+    }
+    for (i = 0; i < 64; i += 2) {
+        ops->free(&z, blk[i]);
+    }
+    if (zone_attach(&r, name, 1) != 0) {
+        CHECK(0, "attach %s: %s", name, diag_last());
+        zone_destroy(&z);
+        return;
+    }
+    CHECK(r.base != z.base && strcmp(r.ctl->allocator, "tlsf") == 0,
+          "attached at %p (creator %p), formatted by \"%s\"", (void *) r.base, (void *) z.base,
+          r.ctl->allocator);
+    CHECK(ops->check(&r, stderr) == 0, "check from the read-only mapping: %s", diag_last());
+    ops->stats(&z, &a);
+    ops->stats(&r, &b);
+    CHECK(memcmp(&a, &b, sizeof(a)) == 0, "stats differ between the two mappings");
+    memset(&ra, 0, sizeof(ra));
+    memset(&rb, 0, sizeof(rb));
+    CHECK(ops->each_free_run(&z, note_run, &ra) == 0 && ops->each_free_run(&r, note_run, &rb) == 0
+          && memcmp(&ra, &rb, sizeof(ra)) == 0 && ra.n >= 32, "free runs differ");
+    zone_destroy(&r);
+    zone_destroy(&z);
+}
+
+
+/* Refusals. */
+
+static void
+refused(struct zone *z, void *p, const char *what, const char *expect)
+{
+    unsigned char *before = malloc(z->size);
+    unsigned long  n = diag_count();
+
+    memcpy(before, z->base, z->size);
+    diag_clear();
+    CHECK(ops->free(z, p) == -1, "%s accepted", what);
+    CHECK(diag_count() > n && strstr(diag_last(), expect) != NULL,
+          "%s: message \"%s\" lacks \"%s\"", what, diag_last(), expect);
+    CHECK(memcmp(before, z->base, z->size) == 0, "%s changed the zone", what);
+    CHECK(ops->usable_size(z, p) == 0, "%s: usable_size is not 0", what);
+    check_ok(z, what);
+    free(before);
+}
+
+static void
+test_bad_frees(void)
+{
+    struct zone    z;
+    unsigned char  local[64], *a, *b, *c, *d, *e, *f, *tail;
+    uint64_t       fake;
+
+    if (open_zone(&z, 1 << 20) != 0) {
+        return;
+    }
+    a = ops->alloc(&z, 64);
+    b = ops->alloc(&z, 5000);
+    c = ops->alloc(&z, 100);
+    d = ops->alloc(&z, 100);
+    e = ops->alloc(&z, 100);
+    f = ops->alloc(&z, 100);
+    memset(b, 0xab, 5000);
+    tail = f + 112;                         /* start of the free tail's payload */
+
+    refused(&z, NULL, "NULL", "outside the zone");
+    refused(&z, local, "a stack address", "outside the zone");
+    refused(&z, z.base, "the zone header", "outside the zone");
+    refused(&z, z.base + 16, "the zone header + 16", "outside the zone");
+    refused(&z, z.base + z.size - 8, "the zone's last word", "outside the zone");
+    refused(&z, z.base + z.size + 4096, "past the zone", "outside the zone");
+    refused(&z, a + 1, "a + 1", "not 16-byte aligned");
+    refused(&z, a + 8, "a + 8", "not 16-byte aligned");
+    refused(&z, b + 16, "16 bytes into a block", "not the start of a block");
+    refused(&z, b + 4096, "4096 bytes into a block", "not the start of a block");
+    refused(&z, tail, "the free tail's payload", "already free");
+    refused(&z, tail + 64, "inside the free tail", "not the start of a block");
+
+    /* Forged headers inside b: a valid next header but the wrong magic
+     * (only the magic gives it away); the right magic but no next header;
+     * and a claim that the left neighbour is free.  A forged header with
+     * its magic and a valid next header would pass: undetectable. */
+    {
+        uint64_t h = (uint64_t) (b + 1024 - 8 - z.base), next;
+        fake = (uint64_t) 256;
+        next = ((h + 256) * 0x9e3779b97f4a7c15ULL & 0xffff000000000000ULL) | 32;
+        memcpy(b + 1024 - 8, &fake, 8);
+        memcpy(b + 1024 - 8 + 256, &next, 8);
+        refused(&z, b + 1024, "a forged header without the magic", "not the start of a block");
+    }
+    {
+        uint64_t off = (uint64_t) (b + 2048 - 8 - z.base);
+        fake = ((off * 0x9e3779b97f4a7c15ULL) & 0xffff000000000000ULL) | 256;
+        memcpy(b + 2048 - 8, &fake, 8);
+        refused(&z, b + 2048, "a header with its magic but no next header",
+                "not the start of a block");
+        fake |= TAG_PREV_FREE;
+        memcpy(b + 2048 - 8, &fake, 8);
+        refused(&z, b + 2048, "a header claiming a free left neighbour",
+                "not the start of a block");
+    }
+
+    CHECK(ops->free(&z, a) == 0, "free a");
+    refused(&z, a, "a double free", "already free");
+    CHECK(ops->free(&z, c) == 0 && ops->free(&z, d) == 0, "free c, d (d merges into c)");
+    refused(&z, d, "a double free of a merged block", "already free");
+    refused(&z, c, "a double free of the merged block", "already free");
+    CHECK(ops->free(&z, f) == 0, "free f (merges with the tail)");
+    refused(&z, f, "a double free of a block merged with the tail", "already free");
+    CHECK(ops->free(&z, b) == 0 && ops->free(&z, e) == 0, "free b and e");
+    refused(&z, b, "a double free after everything merged", "already free");
+    check_ok(&z, "bad frees");
+    CHECK(stats_of(&z).footprint == ops->data_offset(&z) + HDR, "one free block at the end");
+    zone_destroy(&z);
+}
+
+
+/* check() on copies of a busy zone, corrupted. */
+
+static void
+busy_zone(struct zone *z, void **keep, size_t nkeep)
+{
+    uint64_t rng = 5;
+    size_t   i;
+
+    for (i = 0; i < nkeep; i++) {
+        keep[i] = ops->alloc(z, 16 + mp_rng(&rng) % 200);
+    }
+    for (i = 0; i < nkeep; i += 3) {
+        ops->free(z, keep[i]);
+    }
+}
+
+/* The first block in use after a block with the given free state. */
+static uint64_t
+used_after(const struct zone *z, uint64_t start, uint64_t end, int after_free)
+{
+    uint64_t b, t, prev_free = 0;
+
+    for (b = start; b < end; b += TAG_SIZE(t)) {
+        t = word_at(z, b);
+        if (!(t & TAG_FREE) && b != start && (int) prev_free == after_free) {
+            return b;
+        }
+        prev_free = t & TAG_FREE;
+    }
+    return 0;
+}
+
+static void
+test_check_detects(void)
+{
+    static const struct { const char *what, *expect; } cases[] = {
+        { "free count", "counters say" },
+        { "header size", "wrong magic" },
+        { "list link", "is not a free block" },
+        { "adjacent free blocks", "two adjacent free blocks" },
+        { "zone magic", "magic is not" },
+        { "second-level bit", "bitmap" },
+        { "block magic", "wrong magic" },
+        { "back link", "links back" },
+        { "epilogue", "epilogue" },
+        { "block in the wrong list", "belongs in list" },
+        { "PREV_FREE bit", "PREV_FREE" },
+        { "free block's last word", "last word" },
+        { "first-level bitmap", "beyond" },
+        { "used bytes", "counters say" },
+    };
+    struct zone       z, copy;
+    void             *keep[300];
+    struct tl_mirror *m;
+    uint64_t          b, start, end, lone = 0, chained = 0;
+    unsigned          fl, sl, lone_fl = 0, lone_sl = 0, empty_fl = 0, empty_sl = 0;
+    size_t            i, at, k;
+
+    if (open_zone(&z, 256 << 10) != 0) {
+        return;
+    }
+    busy_zone(&z, keep, 300);
+    check_ok(&z, "busy zone");
+    m = (struct tl_mirror *) z.base;
+    start = m->start;
+    end = m->end;
+    CHECK(start == ops->data_offset(&z) && m->size == z.size && memcmp(m->magic, "TLSFZON1", 8) == 0
+          && m->nfree > 10 && m->fails == 0,
+          "the mirror of the control structure is out of date");
+    for (fl = 0; fl < FL_COUNT; fl++) {
+        for (sl = 0; sl < SL_COUNT; sl++) {
+            b = m->head[fl][sl];
+            if (b && word_at(&z, b + 8) && !chained) {
+                chained = word_at(&z, b + 8);
+            } else if (b && !word_at(&z, b + 8) && !lone) {
+                lone = b;
+                lone_fl = fl;
+                lone_sl = sl;
+            } else if (!b && fl == 0 && sl > 2 && !empty_sl) {
+                empty_fl = fl;
+                empty_sl = sl;
+            }
+        }
+    }
+    CHECK(chained && lone && empty_sl, "busy zone has a chained list, a lone block, an empty list");
+
+    copy = z;
+    copy.ctl = NULL;
+    copy.base = aligned_alloc(4096, z.size);
+    m = (struct tl_mirror *) copy.base;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(copy.base, z.base, z.size);
+        switch (i) {
+        case 0: m->nfree++; break;
+        case 1:
+            b = used_after(&z, start, end, 0);
+            *(uint64_t *) (copy.base + b) += 16;
+            break;
+        case 2: m->head[lone_fl][lone_sl] = 12345; break;
+        case 3:
+            b = used_after(&z, start, end, 1);
+            CHECK(b != 0, "found a block after a free one");
+            *(uint64_t *) (copy.base + b) |= TAG_FREE;
+            break;
+        case 4: m->magic[0] = 'X'; break;
+        case 5: m->sl_bitmap[lone_fl] &= ~(1u << lone_sl); break;
+        case 6: *(uint64_t *) (copy.base + start) ^= 1ULL << 60; break;
+        case 7: *(uint64_t *) (copy.base + chained + 16) += 16; break;
+        case 8: *(uint64_t *) (copy.base + end) ^= TAG_PREV_FREE; break;
+        case 9:                                   /* move the lone block to an empty list */
+            m->head[lone_fl][lone_sl] = 0;
+            m->sl_bitmap[lone_fl] &= ~(1u << lone_sl);
+            m->head[empty_fl][empty_sl] = lone;
+            m->sl_bitmap[empty_fl] |= 1u << empty_sl;
+            m->fl_bitmap = 0;
+            for (fl = 0; fl < FL_COUNT; fl++) {
+                m->fl_bitmap |= (uint64_t) (m->sl_bitmap[fl] != 0) << fl;
+            }
+            break;
+        case 10:
+            b = used_after(&z, start, end, 0);
+            *(uint64_t *) (copy.base + b) |= TAG_PREV_FREE;
+            break;
+        case 11: *(uint64_t *) (copy.base + lone + TAG_SIZE(word_at(&z, lone)) - 8) += 16; break;
+        case 12: m->fl_bitmap |= 1ULL << 40; break;
+        case 13: m->used_bytes += 16; break;
+        }
+        diag_clear();
+        CHECK(ops->check(&copy, NULL) != 0, "corruption \"%s\" not detected", cases[i].what);
+        CHECK(strstr(diag_last(), cases[i].expect) != NULL,
+              "corruption \"%s\": message \"%s\" lacks \"%s\"", cases[i].what, diag_last(),
+              cases[i].expect);
+    }
+
+    /* Garbage: check, stats and each_free_run must end, never crash. */
+    srand(7);
+    for (i = 0; i < 3000; i++) {
+        struct alloc_stats st;
+        unsigned           nb = 1 + (unsigned) rand() % 8;
+        memcpy(copy.base, z.base, z.size);
+        for (k = 0; k < nb; k++) {
+            at = (size_t) rand() % (start + 8192);
+            copy.base[at] = (unsigned char) rand();
+        }
+        (void) ops->check(&copy, NULL);
+        (void) ops->each_free_run(&copy, NULL, NULL);
+        ops->stats(&copy, &st);
+    }
+    for (i = 0; i < 300; i++) {                 /* random words at block starts */
+        memcpy(copy.base, z.base, z.size);
+        for (k = 0; k < 4; k++) {
+            at = start + 16 * ((size_t) rand() % ((end - start) / 16));
+            *(uint64_t *) (copy.base + at) = ((uint64_t) rand() << 33) ^ (uint64_t) rand();
+        }
+        (void) ops->check(&copy, NULL);
+        (void) ops->each_free_run(&copy, NULL, NULL);
+    }
+    for (i = 0; i < 5; i++) {
+        for (k = 0; k < z.size; k++) {
+            copy.base[k] = (unsigned char) rand();
+        }
+        CHECK(ops->check(&copy, NULL) != 0, "random bytes pass the check");
+    }
+    CHECK(1, "survived garbage");
+    free(copy.base);
+    zone_destroy(&z);
+}
+
+
+/* Processes: blocks freed by another worker than allocated them. */
+
+#define NWORKERS 4
+
+struct shared {
+    struct mp_ring ring[NWORKERS];
+    _Atomic int    done[NWORKERS];
+    uint64_t       calls[NWORKERS];     /* alloc + free calls, each one lock */
+};
+
+static int
+worker(struct zone *z, struct shared *sh, int w, unsigned nops)
+{
+    uint64_t rng = 0x77 + (uint64_t) w, off, size, tag;
+    struct { unsigned char *p; size_t size; uint64_t tag; } mine[64];
+    unsigned i, n = 0;
+    int      bad = 0;
+    unsigned char *p;
+
+    proc_set_index(w + 1);
+    if (ops->attach(z) != 0) {
+        return 4;
+    }
+    for (i = 0; i < nops; i++) {
+        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
+            bad |= !mp_intact(z->base + off, size, tag);
+            bad |= (ops->free(z, z->base + off) != 0) << 1;
+            sh->calls[w]++;
+        }
+        size = 8 + mp_rng(&rng) % 2041;
+        tag = ((uint64_t) w << 32) | i;
+        p = ops->alloc(z, size);
+        sh->calls[w]++;
+        if (p == NULL) {
+            continue;
+        }
+        mp_fill(p, size, tag);
+        if (mp_rng(&rng) % 4 != 0
+            && mp_ring_put(&sh->ring[(w + 1) % NWORKERS], (uint64_t) (p - z->base), size,
+                           tag) == 0)
+        {
+            continue;
+        }
+        if (n == 64) {
+            unsigned k = (unsigned) (mp_rng(&rng) % n);
+            bad |= !mp_intact(mine[k].p, mine[k].size, mine[k].tag);
+            bad |= (ops->free(z, mine[k].p) != 0) << 1;
+            sh->calls[w]++;
+            mine[k] = mine[--n];
+        }
+        mine[n].p = p;
+        mine[n].size = size;
+        mine[n++].tag = tag;
+    }
+    while (n) {
+        n--;
+        bad |= !mp_intact(mine[n].p, mine[n].size, mine[n].tag);
+        bad |= (ops->free(z, mine[n].p) != 0) << 1;
+        sh->calls[w]++;
+    }
+    atomic_store(&sh->done[w], 1);
+    for (;;) {
+        int producer_done = atomic_load(&sh->done[(w + NWORKERS - 1) % NWORKERS]);
+        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
+            bad |= !mp_intact(z->base + off, size, tag);
+            bad |= (ops->free(z, z->base + off) != 0) << 1;
+            sh->calls[w]++;
+        }
+        if (producer_done) {
+            break;
+        }
+        sched_yield();
+    }
+    return bad;
+}
+
+static void
+test_processes(void)
+{
+    struct zone         z;
+    struct shared      *sh;
+    struct alloc_stats  st0, st;
+    struct shmtx_report rep;
+    pid_t               pid[NWORKERS];
+    uint64_t            calls = 0;
+    int                 w, status;
+
+    if (open_zone(&z, 8 << 20) != 0) {
+        return;
+    }
+    st0 = stats_of(&z);
+    shmtx_counters_reset(z.ctl->lockstat);
+    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(sh != MAP_FAILED, "shared mapping");
+    memset(sh, 0, sizeof(*sh));
+    for (w = 0; w < NWORKERS; w++) {
+        pid[w] = fork();
+        if (pid[w] == 0) {
+            alarm(60);
+            _exit(worker(&z, sh, w, 50000));
+        }
+    }
+    for (w = 0; w < NWORKERS; w++) {
+        CHECK(waitpid(pid[w], &status, 0) == pid[w] && WIFEXITED(status)
+              && WEXITSTATUS(status) == 0,
+              "worker %d status %#x (1 pattern, 2 free refused, 4 attach)", w, status);
+        calls += sh->calls[w];
+    }
+    check_ok(&z, "4 processes");
+    st = stats_of(&z);
+    CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free
+          && st.footprint == st0.footprint,
+          "after the workers %llu free bytes (was %llu)", (unsigned long long) st.free_bytes,
+          (unsigned long long) st0.free_bytes);
+    shmtx_report(z.ctl->lockstat, &rep);
+    CHECK(rep.acquisitions == calls, "lock counted %llu acquisitions, workers made %llu calls",
+          (unsigned long long) rep.acquisitions, (unsigned long long) calls);
+    printf("tlsf: %d workers, %llu calls, %llu contended\n", NWORKERS,
+           (unsigned long long) calls, (unsigned long long) rep.contended);
+    munmap(sh, sizeof(*sh));
+    zone_destroy(&z);
+}
+
+int
+main(void)
+{
+    ops = allocator_find("tlsf");
+    if (ops == NULL) {
+        printf("test_tlsf: %s\n", diag_last());
+        return 1;
+    }
+    test_init();
+    test_churn();
+    test_coalesce();
+    test_split();
+    test_exhaust();
+    test_search();
+    test_attach();
+    test_bad_frees();
+    test_check_detects();
+    test_processes();
+    return test_summary("test_tlsf");
+}
