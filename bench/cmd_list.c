@@ -57,7 +57,7 @@ cmd_list(int argc, char **argv)
                all[i]->summary ? all[i]->summary : "");
     }
     for (i = 0; i < nmiss; i++) {
-        printf("%-*s  %-*s  not built: %s\n", (int) wname, miss[i].name,
+        printf("%-*s  %-*s  not available: %s\n", (int) wname, miss[i].name,
                (int) wcaps, "-", miss[i].why);
     }
     return 0;

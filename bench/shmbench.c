@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "diag.h"
+#include "dynlib.h"
 
 struct command {
     const char *name;
@@ -63,6 +65,11 @@ main(int argc, char **argv)
     const struct command *c;
     int                   i;
 
+    /* jemalloc can be loaded only with more static TLS than glibc reserves
+     * by default: restart once with the tunable (dynlib.h). */
+    if (dynlib_reexec_with_static_tls(argv) != 0) {
+        fprintf(stderr, "shmbench: warning: %s; jemalloc will be unavailable\n", diag_last());
+    }
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -1,5 +1,7 @@
 # boost.cmake: the `boost-rbtree` and `boost-seqfit` allocators, Boost.Interprocess's
-# own memory algorithms (header-only) behind a C++17 adapter, alloc/boost_ipc.cpp.
+# own memory algorithms (header-only): Boost's calls in one C++17 file,
+# alloc/boost_ipc.cpp, behind plain C calls (alloc/boost_ipc.h), and the ops
+# tables in C, alloc/boost_ops.c.
 #
 # Included by the top CMakeLists after the shmbench_alloc target exists.  If
 # the headers are not found nothing is added, and the registry
@@ -28,9 +30,11 @@ if(SHMBENCH_BOOST_INCLUDE_DIR AND
   message(STATUS "Boost.Interprocess ${_boost_version} headers: ${SHMBENCH_BOOST_INCLUDE_DIR} "
                  "(boost-rbtree, boost-seqfit)")
 
-  target_sources(shmbench_alloc PRIVATE ${CMAKE_SOURCE_DIR}/alloc/boost_ipc.cpp)
+  target_sources(shmbench_alloc PRIVATE ${CMAKE_SOURCE_DIR}/alloc/boost_ipc.cpp
+                                        ${CMAKE_SOURCE_DIR}/alloc/boost_ops.c)
   target_include_directories(shmbench_alloc SYSTEM PRIVATE ${SHMBENCH_BOOST_INCLUDE_DIR})
-  target_compile_definitions(shmbench_alloc PUBLIC SHMBENCH_HAVE_BOOST)
+  target_compile_definitions(shmbench_alloc PUBLIC SHMBENCH_HAVE_BOOST
+                             PRIVATE SHMBENCH_BOOST_VERSION="${_boost_version}")
   set(SHMBENCH_HAVE_BOOST_FOUND ON)
 else()
   message(STATUS "Boost.Interprocess headers not found: boost-rbtree and boost-seqfit "

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "allocator.h"
+#include "boost_ipc.h"
 #include "diag.h"
 #include "mputil.h"
 #include "proc.h"
@@ -34,9 +35,6 @@
 
 #define NWORKERS 4
 #define NLIVE    1000
-
-/* alloc/boost_ipc.cpp: the C++ view of the shared structs. */
-size_t boost_ipc_layout(size_t *out, size_t n);
 
 static size_t boost_align;
 static char   last_refusal[512];        /* the last refused free's message */
@@ -47,29 +45,14 @@ struct block {
     uint64_t       tag;
 };
 
+/* Boost's block alignment, from the adapter. */
 static void
-test_layout(void)
+test_alignment(void)
 {
-    const size_t c[] = {
-        sizeof(struct zone),
-        offsetof(struct zone, priv),
-        sizeof(struct zone_ctl),
-        offsetof(struct zone_ctl, formatted),
-        offsetof(struct zone_ctl, lockstat),
-        sizeof(struct alloc_stats),
-        sizeof(struct allocator_ops),
-        offsetof(struct allocator_ops, fini),
-    };
-    size_t cpp[16], n, i;
-
-    n = boost_ipc_layout(cpp, 16);
-    CHECK(n == sizeof(c) / sizeof(c[0]) + 1, "layout: %zu values", n);
-    for (i = 0; i < sizeof(c) / sizeof(c[0]) && i < n; i++) {
-        CHECK(cpp[i] == c[i], "layout value %zu: C++ sees %zu, C %zu", i, cpp[i], c[i]);
-    }
-    boost_align = n > i ? cpp[i] : 16;
-    CHECK(boost_align == 16, "Boost's alignment is %zu", boost_align);
-    printf("Boost's alignment: %zu bytes\n", boost_align);
+    boost_align = boost_ipc_alignment(BOOST_IPC_RBTREE);
+    CHECK(boost_align == 16 && boost_ipc_alignment(BOOST_IPC_SEQFIT) == 16,
+          "Boost's alignment is %zu", boost_align);
+    printf("Boost's alignment: %zu bytes (Boost %s)\n", boost_align, boost_ipc_version());
 }
 
 static int
@@ -549,7 +532,7 @@ main(void)
     size_t                      i;
 
     proc_init();
-    test_layout();
+    test_alignment();
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         ops = allocator_find(names[i]);
         CHECK(ops != NULL, "%s: %s", names[i], diag_last());

@@ -32,6 +32,7 @@
 
 #include "allocator.h"
 #include "diag.h"
+#include "dynlib.h"
 #include "mputil.h"
 #include "proc.h"
 #include "testutil.h"
@@ -466,6 +467,7 @@ main(int argc, char **argv)
     size_t                             i, n, k;
     int                                j, wanted;
 
+    dynlib_reexec_with_static_tls(argv);     /* so that jemalloc can be loaded */
     proc_init();
     all = allocator_all(&n);
     gone = allocator_missing(&k);
