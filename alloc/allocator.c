@@ -42,12 +42,8 @@ static const struct entry known[] = {
     { "nginx", NULL, "nginx's source was not given at build time "
                      "(scripts/fetch-nginx.sh, then -DSHMBENCH_NGINX_SRC=DIR)" },
 #endif
-#ifdef SHMBENCH_HAVE_FREELIST
     { "freelist", &freelist_allocator, NULL },
-#endif
-#ifdef SHMBENCH_HAVE_TLSF
     { "tlsf", &tlsf_allocator, NULL },
-#endif
 #ifdef SHMBENCH_HAVE_BOOST
     { "boost-rbtree", &boost_rbtree_allocator, NULL },
     { "boost-seqfit", &boost_seqfit_allocator, NULL },
@@ -57,20 +53,12 @@ static const struct entry known[] = {
     { "boost-seqfit", NULL, "Boost.Interprocess headers were not found at build time "
                             "(Debian: libboost-dev)" },
 #endif
-#ifdef SHMBENCH_HAVE_LFSLAB
     { "lfslab", &lfslab_allocator, NULL },
-#endif
-#ifdef SHMBENCH_HAVE_JEMALLOC_SHM
     { "jemalloc-shm", &jemalloc_shm_allocator, NULL },
-#endif
-#ifdef SHMBENCH_HAVE_MIMALLOC_SHM
     { "mimalloc-shm", &mimalloc_shm_allocator, NULL },
-#endif
-#ifdef SHMBENCH_HAVE_PRIVATE
     { "glibc", &glibc_allocator, NULL },
     { "jemalloc", &jemalloc_allocator, NULL },
     { "mimalloc", &mimalloc_allocator, NULL },
-#endif
 };
 
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
