@@ -210,6 +210,7 @@
 
 #include "allocator.h"
 #include "diag.h"
+#include "lfslab.h"
 #include "proc.h"
 #include "shmtx.h"
 
@@ -403,11 +404,7 @@ _Static_assert(sizeof(struct lfslab_heap) == 2048, "a heap record is 2 KiB");
 _Static_assert(sizeof(struct lfslab_stack) == LFSLAB_LINE, "a stack head is one line");
 _Static_assert(sizeof(struct lfslab_desc) == LFSLAB_LINE, "a descriptor is one line");
 
-/* Exported for tests and the driver (there is no lfslab.h: declare them
- * where used).  The page lock, for shmtx_force_unlock after a crash, and a
- * counter summed over all heap records by name (UINT64_MAX if unknown). */
-struct shmtx *lfslab_page_lock(struct zone *z);
-uint64_t lfslab_counter(struct zone *z, const char *name);
+/* Exported for tests and the driver: see lfslab.h. */
 
 /* ---------------------------------------------------------------------- */
 /* Geometry                                                                */

@@ -50,14 +50,12 @@
 #include "allocator.h"
 #include "clock.h"
 #include "diag.h"
+#include "lfslab.h"
 #include "mputil.h"
 #include "proc.h"
 #include "shmtx.h"
 #include "testutil.h"
 
-/* lfslab's extra entry points (alloc/lfslab.c; there is no header). */
-struct shmtx *lfslab_page_lock(struct zone *z);
-uint64_t lfslab_counter(struct zone *z, const char *name);
 #ifdef LFSLAB_TEST_HOOKS
 extern void (*lfslab_test_hook)(int point, unsigned page);
 #define LF_HOOK_POP_WINDOW   1
