@@ -25,6 +25,31 @@ diag_set(const char *fmt, ...)
     va_end(ap);
 }
 
+int
+diag_vreport(FILE *report, const char *who, const char *fmt, va_list ap)
+{
+    char msg[400];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    diag_set("%s(): %s", who, msg);
+    if (report) {
+        fprintf(report, "%s\n", diag_buf);
+    }
+    return -1;
+}
+
+int
+diag_report(FILE *report, const char *who, const char *fmt, ...)
+{
+    va_list ap;
+    int     rc;
+
+    va_start(ap, fmt);
+    rc = diag_vreport(report, who, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 const char *
 diag_last(void)
 {

@@ -11,12 +11,22 @@
 #define SHMBENCH_DIAG_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 /* Record a message (printf format), replacing the previous one. */
 void diag_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Same, from a va_list. */
 void diag_vset(const char *fmt, va_list ap);
+
+/*
+ * For integrity checks: record "WHO(): message" as the last message and, if
+ * report is not NULL, write it there too, with a newline.  Returns -1, so
+ * that a check can end with `return diag_report(...)`.
+ */
+int diag_report(FILE *report, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int diag_vreport(FILE *report, const char *who, const char *fmt, va_list ap);
 
 /* The last message recorded, or "" if none since diag_clear(). */
 const char *diag_last(void);

@@ -605,17 +605,13 @@ fl_fail(struct fl_check *c, const char *fmt, ...) __attribute__((format(printf, 
 static int
 fl_fail(struct fl_check *c, const char *fmt, ...)
 {
-    char    msg[400];
     va_list ap;
+    int     rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = diag_vreport(c->report, "freelist_check", fmt, ap);
     va_end(ap);
-    diag_set("freelist_check(): %s", msg);
-    if (c->report) {
-        fprintf(c->report, "freelist_check(): %s\n", msg);
-    }
-    return -1;
+    return rc;
 }
 
 static inline uint64_t

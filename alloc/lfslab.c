@@ -1690,17 +1690,13 @@ static void lf_note(struct lf_check *c, const char *kind, const char *fmt, ...)
 static int
 lf_fail(struct lf_check *c, const char *fmt, ...)
 {
-    char    msg[400];
     va_list ap;
+    int     rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = diag_vreport(c->report, "lfslab_check", fmt, ap);
     va_end(ap);
-    diag_set("lfslab_check(): %s", msg);
-    if (c->report) {
-        fprintf(c->report, "lfslab_check(): %s\n", msg);
-    }
-    return -1;
+    return rc;
 }
 
 static void

@@ -51,17 +51,13 @@ struct check {
 static int
 fail(struct check *c, const char *fmt, ...)
 {
-    char    msg[400];
     va_list ap;
+    int     rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = diag_vreport(c->report, "slab_check", fmt, ap);
     va_end(ap);
-    diag_set("slab_check(): %s", msg);
-    if (c->report) {
-        fprintf(c->report, "slab_check(): %s\n", msg);
-    }
-    return -1;
+    return rc;
 }
 
 /* Index of the descriptor at offset `off`, or -1 if it is not one. */

@@ -622,17 +622,13 @@ tl_fail(struct tl_check *c, const char *fmt, ...) __attribute__((format(printf, 
 static int
 tl_fail(struct tl_check *c, const char *fmt, ...)
 {
-    char    msg[400];
     va_list ap;
+    int     rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = diag_vreport(c->report, "tlsf_check", fmt, ap);
     va_end(ap);
-    diag_set("tlsf_check(): %s", msg);
-    if (c->report) {
-        fprintf(c->report, "tlsf_check(): %s\n", msg);
-    }
-    return -1;
+    return rc;
 }
 
 static inline uint64_t
