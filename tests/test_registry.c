@@ -17,17 +17,15 @@
  *  - bad frees refused with a message and the zone byte-for-byte unchanged
  *    (ALLOC_BAD_FREE_DETECTED); allocators that cannot detect them say why
  *    in their summary;
- *  - 4 forked workers churning on one zone: with cross-process frees
- *    (ALLOC_CROSS_PROCESS_FREE), each freeing its own blocks otherwise
+ *  - 4 forked workers churning on one zone (churn.h): with cross-process
+ *    frees (ALLOC_CROSS_PROCESS_FREE), each freeing its own blocks otherwise
  *    (per-process allocators over the zone, each in its own slice).
  *
  * `test_registry NAME...` runs only the named allocators.
  */
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "allocator.h"
@@ -36,10 +34,10 @@
 #include "mputil.h"
 #include "proc.h"
 #include "testutil.h"
+#include "churn.h"
 
 #define ZONE_BYTES   (16u << 20)
 #define NLIVE        2000
-#define NWORKERS     4
 
 struct block {
     unsigned char *p;
@@ -359,74 +357,11 @@ phase_bad_free(const struct allocator_ops *ops)
     close_zone(&z);
 }
 
-/* Worker w of the churn: allocate, hand most blocks to the next worker (or
- * keep them, for per-process allocators), check and free what it gets. */
-struct churn_shared {
-    struct mp_ring ring[NWORKERS];
-    _Atomic int    done[NWORKERS];
-};
-
-static int
-churn_worker(struct zone *z, struct churn_shared *sh, int w, int cross, unsigned ops)
-{
-    uint64_t     rng = 99 + (uint64_t) w, off, size, tag;
-    struct block mine[32];
-    unsigned     i, n = 0;
-    int          bad = 0;
-
-    proc_set_index(w);
-    if (z->ops->attach && z->ops->attach(z) != 0) {
-        return 4;
-    }
-    for (i = 0; i < ops; i++) {
-        while (cross && mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
-            bad |= !mp_intact(z->base + off, size, tag);
-            bad |= (z->ops->free(z, z->base + off) != 0) << 1;
-        }
-        struct block b;
-        if (take(z, &b, random_size(&rng) % 4097, ((uint64_t) w << 32) | i) != 0) {
-            continue;
-        }
-        if (cross && mp_rng(&rng) % 2
-            && mp_ring_put(&sh->ring[(w + 1) % NWORKERS], (uint64_t) (b.p - z->base), b.size,
-                           b.tag) == 0)
-        {
-            continue;
-        }
-        if (n == 32) {
-            unsigned k = (unsigned) (mp_rng(&rng) % n);
-            bad |= !mp_intact(mine[k].p, mine[k].size, mine[k].tag);
-            bad |= (z->ops->free(z, mine[k].p) != 0) << 1;
-            mine[k] = mine[--n];
-        }
-        mine[n++] = b;
-    }
-    while (n--) {
-        bad |= !mp_intact(mine[n].p, mine[n].size, mine[n].tag);
-        bad |= (z->ops->free(z, mine[n].p) != 0) << 1;
-    }
-    atomic_store(&sh->done[w], 1);
-    while (cross) {
-        int producer_done = atomic_load(&sh->done[(w + NWORKERS - 1) % NWORKERS]);
-        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
-            bad |= !mp_intact(z->base + off, size, tag);
-            bad |= (z->ops->free(z, z->base + off) != 0) << 1;
-        }
-        if (producer_done) {
-            break;
-        }
-        sched_yield();
-    }
-    return bad;
-}
-
 static void
 phase_churn(const struct allocator_ops *ops)
 {
-    struct churn_shared *sh;
-    struct zone          z;
-    pid_t                pid[NWORKERS];
-    int                  w, st, cross = (ops->caps & ALLOC_CROSS_PROCESS_FREE) != 0;
+    struct zone z;
+    int         cross = (ops->caps & ALLOC_CROSS_PROCESS_FREE) != 0;
 
     if (!shared(ops)) {
         printf("  skip multi-process churn: %s has a private heap\n", ops->name);
@@ -436,26 +371,11 @@ phase_churn(const struct allocator_ops *ops)
         printf("  multi-process churn without cross-process frees: %s frees only its own "
                "blocks (caps)\n", ops->name);
     }
-    if (open_zone(&z, ops, 8 * ZONE_BYTES, NWORKERS) != 0) {
+    if (open_zone(&z, ops, 8 * ZONE_BYTES, CHURN_WORKERS) != 0) {
         return;
     }
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    memset(sh, 0, sizeof(*sh));
-    fflush(stdout);
-    for (w = 0; w < NWORKERS; w++) {
-        pid[w] = fork();
-        if (pid[w] == 0) {
-            alarm(60);
-            _exit(churn_worker(&z, sh, w, cross, 20000));
-        }
-    }
-    for (w = 0; w < NWORKERS; w++) {
-        st = wait_child(pid[w]);
-        CHECK(st == 0, "%s: churn worker %d ended with %d (1 damaged block, 2 free refused, "
-              "4 attach)", ops->name, w, st);
-    }
+    churn_run(ops, &z, 20000, cross, 4096, ops->name);
     check_zone(&z, "the multi-process churn");
-    munmap(sh, sizeof(*sh));
     close_zone(&z);
 }
 

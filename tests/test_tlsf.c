@@ -16,11 +16,9 @@
  * follows struct tl_zone in alloc/tlsf.c, and the test first checks that
  * the mirror still agrees with the allocator's own answers.
  */
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "allocator.h"
@@ -28,6 +26,7 @@
 #include "mputil.h"
 #include "proc.h"
 #include "testutil.h"
+#include "churn.h"
 
 /* Debug interface of alloc/tlsf.c: list nodes visited by searches. */
 uint64_t tlsf_steps(const struct zone *z);
@@ -827,114 +826,22 @@ test_check_detects(void)
 }
 
 
-/* Processes: blocks freed by another worker than allocated them. */
-
-#define NWORKERS 4
-
-struct shared {
-    struct mp_ring ring[NWORKERS];
-    _Atomic int    done[NWORKERS];
-    uint64_t       calls[NWORKERS];     /* alloc + free calls, each one lock */
-};
-
-static int
-worker(struct zone *z, struct shared *sh, int w, unsigned nops)
-{
-    uint64_t rng = 0x77 + (uint64_t) w, off, size, tag;
-    struct { unsigned char *p; size_t size; uint64_t tag; } mine[64];
-    unsigned i, n = 0;
-    int      bad = 0;
-    unsigned char *p;
-
-    proc_set_index(w + 1);
-    if (ops->attach(z) != 0) {
-        return 4;
-    }
-    for (i = 0; i < nops; i++) {
-        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
-            bad |= !mp_intact(z->base + off, size, tag);
-            bad |= (ops->free(z, z->base + off) != 0) << 1;
-            sh->calls[w]++;
-        }
-        size = 8 + mp_rng(&rng) % 2041;
-        tag = ((uint64_t) w << 32) | i;
-        p = ops->alloc(z, size);
-        sh->calls[w]++;
-        if (p == NULL) {
-            continue;
-        }
-        mp_fill(p, size, tag);
-        if (mp_rng(&rng) % 4 != 0
-            && mp_ring_put(&sh->ring[(w + 1) % NWORKERS], (uint64_t) (p - z->base), size,
-                           tag) == 0)
-        {
-            continue;
-        }
-        if (n == 64) {
-            unsigned k = (unsigned) (mp_rng(&rng) % n);
-            bad |= !mp_intact(mine[k].p, mine[k].size, mine[k].tag);
-            bad |= (ops->free(z, mine[k].p) != 0) << 1;
-            sh->calls[w]++;
-            mine[k] = mine[--n];
-        }
-        mine[n].p = p;
-        mine[n].size = size;
-        mine[n++].tag = tag;
-    }
-    while (n) {
-        n--;
-        bad |= !mp_intact(mine[n].p, mine[n].size, mine[n].tag);
-        bad |= (ops->free(z, mine[n].p) != 0) << 1;
-        sh->calls[w]++;
-    }
-    atomic_store(&sh->done[w], 1);
-    for (;;) {
-        int producer_done = atomic_load(&sh->done[(w + NWORKERS - 1) % NWORKERS]);
-        while (mp_ring_get(&sh->ring[w], &off, &size, &tag) == 0) {
-            bad |= !mp_intact(z->base + off, size, tag);
-            bad |= (ops->free(z, z->base + off) != 0) << 1;
-            sh->calls[w]++;
-        }
-        if (producer_done) {
-            break;
-        }
-        sched_yield();
-    }
-    return bad;
-}
+/* Processes: blocks freed by another worker than allocated them (churn.h). */
 
 static void
 test_processes(void)
 {
     struct zone         z;
-    struct shared      *sh;
     struct alloc_stats  st0, st;
     struct shmtx_report rep;
-    pid_t               pid[NWORKERS];
     uint64_t            calls = 0;
-    int                 w, status;
 
     if (open_zone(&z, 8 << 20) != 0) {
         return;
     }
     st0 = stats_of(&z);
     shmtx_counters_reset(z.ctl->lockstat);
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    CHECK(sh != MAP_FAILED, "shared mapping");
-    memset(sh, 0, sizeof(*sh));
-    for (w = 0; w < NWORKERS; w++) {
-        pid[w] = fork();
-        if (pid[w] == 0) {
-            alarm(60);
-            _exit(worker(&z, sh, w, 50000));
-        }
-    }
-    for (w = 0; w < NWORKERS; w++) {
-        CHECK(waitpid(pid[w], &status, 0) == pid[w] && WIFEXITED(status)
-              && WEXITSTATUS(status) == 0,
-              "worker %d status %#x (1 pattern, 2 free refused, 4 attach)", w, status);
-        calls += sh->calls[w];
-    }
+    calls = churn_run(ops, &z, 50000, 1, 2048, "tlsf");
     check_ok(&z, "4 processes");
     st = stats_of(&z);
     CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free
@@ -944,9 +851,8 @@ test_processes(void)
     shmtx_report(z.ctl->lockstat, &rep);
     CHECK(rep.acquisitions == calls, "lock counted %llu acquisitions, workers made %llu calls",
           (unsigned long long) rep.acquisitions, (unsigned long long) calls);
-    printf("tlsf: %d workers, %llu calls, %llu contended\n", NWORKERS,
+    printf("tlsf: %d workers, %llu calls, %llu contended\n", CHURN_WORKERS,
            (unsigned long long) calls, (unsigned long long) rep.contended);
-    munmap(sh, sizeof(*sh));
     zone_destroy(&z);
 }
 
