@@ -5,7 +5,8 @@
 #   - replay every nginx conformance vector on `slab` and on `nginx`
 #     (nginx 1.22.1's own code) and compare with what nginx printed,
 #   - print the slab_stat table of a zone after a large churn trace,
-#   - measure slab (counting on and off) against nginx side by side.
+#   - measure slab (counting on and off) against nginx side by side,
+#   - and the baselines beside it, with one and with two processes.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,3 +39,12 @@ echo "== stat after replaying 13-churn-large.trace on slab"
 echo
 echo "== speed: single-process churn, sizes 8-2048, 1000 live blocks"
 "$shmbench" bench --alloc slab,slab:nocount,nginx --repeat 5
+
+echo
+echo "== the baselines beside the slab (one process; freelist and boost-* are"
+echo "   10-30x slower and left out here: add them with --alloc)"
+"$shmbench" bench --alloc glibc,jemalloc,slab,nginx,tlsf,lfslab,jemalloc-shm,mimalloc-shm --repeat 3
+
+echo
+echo "== two worker processes on one zone: the lock against lock-free"
+"$shmbench" bench --alloc slab,lfslab --procs 2 --repeat 3
