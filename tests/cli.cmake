@@ -5,25 +5,12 @@
 shmbench_test(test_trace ${CMAKE_CURRENT_LIST_DIR}/test_trace.c)
 set_tests_properties(test_trace PROPERTIES LABELS "cli")
 
-file(GLOB _cli_conf_traces CONFIGURE_DEPENDS "${SHMBENCH_CONFORMANCE_DIR}/*.trace")
-list(SORT _cli_conf_traces)
-foreach(_trace ${_cli_conf_traces})
-  get_filename_component(_name "${_trace}" NAME_WE)
-  string(REGEX REPLACE "\\.trace$" ".expected" _expected "${_trace}")
-  add_test(NAME conformance_slab_${_name}
-    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_compare.sh "${_expected}"
-            $<TARGET_FILE:shmbench> replay --offsets "${_trace}")
-  set_tests_properties(conformance_slab_${_name} PROPERTIES LABELS "conformance")
-  # Two vectors over every other zone method that needs no set-up.
-  if(_name MATCHES "^(06-merge|13-churn-large)$")
-    foreach(_method devzero sysv posix)
-      add_test(NAME conformance_slab_${_name}_${_method}
-        COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_compare.sh "${_expected}"
-                $<TARGET_FILE:shmbench> replay --offsets --zone ${_method} "${_trace}")
-      set_tests_properties(conformance_slab_${_name}_${_method}
-        PROPERTIES LABELS "conformance")
-    endforeach()
-  endif()
+shmbench_conformance(conformance_slab "" "conformance" ".")
+# Two vectors over every other zone method that needs no set-up (the test
+# names end in the method: conformance_slab_06-merge_sysv).
+foreach(_method devzero sysv posix)
+  shmbench_conformance(conformance_slab "_${_method}" "conformance"
+                       "^(06-merge|13-churn-large)$" --zone ${_method})
 endforeach()
 
 foreach(_part errors stat bench help)

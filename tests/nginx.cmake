@@ -11,13 +11,4 @@ endif()
 shmbench_test(test_differential ${CMAKE_CURRENT_LIST_DIR}/test_differential.c)
 set_tests_properties(test_differential PROPERTIES TIMEOUT 300 LABELS "nginx;slow")
 
-file(GLOB _nginx_conf_traces CONFIGURE_DEPENDS "${SHMBENCH_CONFORMANCE_DIR}/*.trace")
-list(SORT _nginx_conf_traces)
-foreach(_trace ${_nginx_conf_traces})
-  get_filename_component(_name "${_trace}" NAME_WE)
-  string(REGEX REPLACE "\\.trace$" ".expected" _expected "${_trace}")
-  add_test(NAME nginx_conformance_${_name}
-    COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_compare.sh "${_expected}"
-            $<TARGET_FILE:shmbench> replay --alloc nginx --offsets "${_trace}")
-  set_tests_properties(nginx_conformance_${_name} PROPERTIES LABELS "nginx;conformance")
-endforeach()
+shmbench_conformance(nginx_conformance "" "nginx;conformance" "." --alloc nginx)
