@@ -519,6 +519,16 @@ struct slab_block {
     uint64_t          pages;    /* run length (page runs) */
 };
 
+/* A refusal of slab_locate(): fn names the caller; NULL keeps it quiet. */
+static int
+slab_refuse(const char *fn, const char *why)
+{
+    if (fn) {
+        diag_set("%s(): %s", fn, why);
+    }
+    return -1;
+}
+
 static int
 slab_locate(struct slab_pool *pool, const void *ptr, struct slab_block *blk,
     const char *fn)
@@ -536,8 +546,7 @@ slab_locate(struct slab_pool *pool, const void *ptr, struct slab_block *blk,
     if ((const unsigned char *) ptr < (unsigned char *) pool
         || off < pool->start || off >= pool->start + (npages << g.shift))
     {
-        diag_set("%s(): outside of pool", fn);
-        return -1;
+        return slab_refuse(fn, "outside of pool");
     }
 
     blk->page = &slab_desc(pool)[(off - pool->start) >> g.shift];
@@ -555,8 +564,7 @@ slab_locate(struct slab_pool *pool, const void *ptr, struct slab_block *blk,
         blk->chunk = (unsigned) (in_page >> blk->shift);
         if (blk->chunk < slab_small_reserved(g.shift, blk->shift)) {
             /* nginx lets this through and corrupts the page's bitmap */
-            diag_set("%s(): pointer to the page's bitmap", fn);
-            return -1;
+            return slab_refuse(fn, "pointer to the page's bitmap");
         }
         blk->word = (uint64_t *) addr + blk->chunk / SLAB_WORD_BITS;
         blk->bit = (uint64_t) 1 << (blk->chunk % SLAB_WORD_BITS);
@@ -587,26 +595,22 @@ slab_locate(struct slab_pool *pool, const void *ptr, struct slab_block *blk,
             goto wrong_chunk;
         }
         if (!(blk->page->slab & SLAB_PAGE_START)) {
-            diag_set("%s(): page is already free", fn);
-            return -1;
+            return slab_refuse(fn, "page is already free");
         }
         if (blk->page->slab == SLAB_PAGE_BUSY) {
-            diag_set("%s(): pointer to wrong page", fn);
-            return -1;
+            return slab_refuse(fn, "pointer to wrong page");
         }
         blk->pages = blk->page->slab & ~SLAB_PAGE_START;
         return 0;
     }
 
     if (!(*blk->word & blk->bit)) {
-        diag_set("%s(): chunk is already free", fn);
-        return -1;
+        return slab_refuse(fn, "chunk is already free");
     }
     return 0;
 
 wrong_chunk:
-    diag_set("%s(): pointer to wrong chunk", fn);
-    return -1;
+    return slab_refuse(fn, "pointer to wrong chunk");
 }
 
 /* §7.2 */
@@ -706,15 +710,9 @@ size_t
 slab_usable_size(struct slab_pool *pool, const void *p)
 {
     struct slab_block blk;
-    unsigned long     n = diag_count();
-    char              saved[512];
 
-    /* Looking up a pointer must not clobber the caller's last message. */
-    snprintf(saved, sizeof(saved), "%s", diag_last());
-    if (slab_locate(pool, p, &blk, "slab_usable_size") != 0) {
-        if (diag_count() != n) {
-            diag_set("%s", saved);
-        }
+    /* Quietly: looking up a pointer must not clobber the last message. */
+    if (slab_locate(pool, p, &blk, NULL) != 0) {
         return 0;
     }
     if (blk.kind == SLAB_PAGE) {
