@@ -1,7 +1,7 @@
 /*
  * cli: what the `shmbench` commands share.
  *
- * Messages and exit codes (design §6): a runtime failure prints
+ * Messages and exit codes (docs/architecture.md, "Conventions"): a runtime failure prints
  * `shmbench: <what>: <why>` to stderr and exits 1; a usage error (unknown
  * command or option, missing argument, bad number) prints one line with a
  * hint to `--help` and exits 2; help goes to stdout and exits 0.  Options
@@ -17,9 +17,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "allocator.h"
+#include "registry.h"
+#include "substrate/allocator.h"
+#include "substrate/zone.h"
 #include "trace.h"
-#include "zone.h"
 
 #define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2

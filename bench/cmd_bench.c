@@ -13,7 +13,7 @@
  * each fill their own live slots in the one zone, wait at a barrier, and run
  * the rounds (worker w starts w * rounds / P into the sequence and wraps);
  * the time is from the barrier's release to the last worker's end, and
- * ns/op is that wall time over all workers' ops (design §4's throughput).
+ * ns/op is that wall time over all workers' ops (docs/metrics.md: throughput).
  * Every worker frees only its own blocks: this churn measures the
  * allocator's shared state and lock, not cross-process frees.
  */
@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "clock.h"
-#include "diag.h"
-#include "proc.h"
-#include "shmtx.h"
+#include "substrate/clock.h"
+#include "substrate/diag.h"
+#include "substrate/proc.h"
+#include "substrate/shmtx.h"
 
 #define BENCH_MAX_ALLOCS 32
 #define BENCH_MAX_PROCS  (PROC_MAX - 1)
@@ -217,7 +217,7 @@ bench_churn(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
                        (unsigned long long) i, diag_last());
     }
 
-    /* Internal fragmentation of what is live now (design §4). */
+    /* Internal fragmentation of what is live now (docs/metrics.md). */
     a->live_bytes = a->granted_bytes = 0;
     for (i = 0; i < q->live; i++) {
         if (slot[i] != NULL) {

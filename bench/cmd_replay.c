@@ -3,8 +3,8 @@
  *
  * The trace is parsed whole first (workloads/trace.c), the zone is created
  * for its `pages N`, then only the op loop is timed.  With --offsets the
- * output is the conformance format (design §5), byte for byte what nginx's
- * own slab printed for the vectors in ../shared/conformance; without it, a
+ * output is the conformance format (docs/formats.md), byte for byte what nginx's
+ * own slab printed for the vectors in tests/conformance; without it, a
  * short human summary.  The zone is checked after the replay.
  */
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "diag.h"
+#include "substrate/diag.h"
 
 #define REPLAY_DEFAULT_ZONE   (64u << 20)
 #define REPLAY_DEFAULT_PAGE   4096

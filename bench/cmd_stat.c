@@ -1,6 +1,6 @@
 /*
  * stat: a zone's pages, free runs and slots in tengine's slab_stat format
- * (../shared/spec/nginx-zone-workloads.md §7), then what tengine does not
+ * (docs/formats.md: stat), then what tengine does not
  * show: the largest free run, resident bytes and the zone lock's counters.
  *
  * A named zone is attached read-only from this process, at whatever address
@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "diag.h"
-#include "shmtx.h"
+#include "substrate/diag.h"
+#include "substrate/shmtx.h"
 
 #define STAT_CHECK_TRIES 5
 

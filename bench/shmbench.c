@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "diag.h"
-#include "dynlib.h"
+#include "substrate/diag.h"
+#include "substrate/dynlib.h"
 
 struct command {
     const char *name;

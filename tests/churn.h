@@ -21,8 +21,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "proc.h"
+#include "substrate/allocator.h"
+#include "substrate/proc.h"
 
 #define CHURN_WORKERS 4
 

@@ -6,13 +6,13 @@ add_test(NAME test_lfslab_aba COMMAND test_lfslab aba)
 add_test(NAME test_lfslab_crash COMMAND test_lfslab crash)
 set_tests_properties(test_lfslab_churn test_lfslab_aba test_lfslab_crash PROPERTIES TIMEOUT 120)
 
-# Builds of the allocator compiled into the test itself (its object wins over
-# the library's at link time): test hooks, and the mutation check.
+# Builds of the allocator compiled into the test itself, with test hooks or
+# a weakened tag: lfslab's own sources and the substrate, nothing else (no
+# registry, no library copy of lfslab), so no symbol is defined twice.
 function(lfslab_test_build name)
-  add_executable(${name} ${CMAKE_CURRENT_LIST_DIR}/test_lfslab.c
-                         ${CMAKE_SOURCE_DIR}/alloc/lfslab.c)
-  target_link_libraries(${name} PRIVATE shmbench_workloads shmbench_alloc)
-  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  add_executable(${name} ${CMAKE_CURRENT_LIST_DIR}/test_lfslab.c ${SHMBENCH_LFSLAB_SOURCES})
+  target_link_libraries(${name} PRIVATE shmbench_substrate)
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
   target_compile_definitions(${name} PRIVATE ${ARGN})
 endfunction()
 
@@ -27,10 +27,11 @@ lfslab_test_build(test_lfslab_tag2 LFSLAB_TEST_HOOKS LFSLAB_TAG_BITS=2)
 add_test(NAME test_lfslab_tag2 COMMAND test_lfslab_tag2 aba)
 set_tests_properties(test_lfslab_hooks test_lfslab_tag2 PROPERTIES TIMEOUT 120)
 
-# Thread mode under ThreadSanitizer (spec §12.7), in plain builds only (it
-# cannot be combined with the address sanitizer): threads stand in for
-# processes, each with its own worker index; the lock's code is compiled in
-# too, so that the sanitizer sees its acquire and release.
+# Thread mode under ThreadSanitizer (docs/lfslab.md), in plain builds only
+# (it cannot be combined with the address sanitizer): threads stand in for
+# processes, each with its own worker index.  The whole substrate is compiled
+# into the test under the sanitizer, so that it sees the lock's acquire and
+# release; the test links nothing else of the project.
 if(NOT SHMBENCH_SANITIZE)
   include(CheckCSourceCompiles)
   set(CMAKE_REQUIRED_FLAGS -fsanitize=thread)
@@ -39,8 +40,14 @@ if(NOT SHMBENCH_SANITIZE)
   unset(CMAKE_REQUIRED_FLAGS)
   unset(CMAKE_REQUIRED_LINK_OPTIONS)
   if(SHMBENCH_HAVE_TSAN)
-    lfslab_test_build(test_lfslab_tsan LFSLAB_THREAD_INDEX)
-    target_sources(test_lfslab_tsan PRIVATE ${CMAKE_SOURCE_DIR}/alloc/shmtx.c)
+    get_target_property(_substrate_sources shmbench_substrate SOURCES)
+    list(TRANSFORM _substrate_sources PREPEND "${PROJECT_SOURCE_DIR}/alloc/")
+    add_executable(test_lfslab_tsan ${CMAKE_CURRENT_LIST_DIR}/test_lfslab.c
+                   ${SHMBENCH_LFSLAB_SOURCES} ${_substrate_sources})
+    target_include_directories(test_lfslab_tsan PRIVATE ${CMAKE_CURRENT_LIST_DIR}
+                               ${PROJECT_SOURCE_DIR}/alloc)
+    target_link_libraries(test_lfslab_tsan PRIVATE Threads::Threads rt m ${CMAKE_DL_LIBS})
+    target_compile_definitions(test_lfslab_tsan PRIVATE LFSLAB_THREAD_INDEX)
     target_compile_options(test_lfslab_tsan PRIVATE -fsanitize=thread)
     target_link_options(test_lfslab_tsan PRIVATE -fsanitize=thread)
     add_test(NAME test_lfslab_tsan COMMAND test_lfslab_tsan threads)

@@ -26,11 +26,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "boost_ipc.h"
-#include "diag.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "baselines/boost_ipc.h"
+#include "substrate/diag.h"
 #include "mputil.h"
-#include "proc.h"
+#include "substrate/proc.h"
 #include "testutil.h"
 
 #define NWORKERS 4

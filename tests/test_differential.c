@@ -18,7 +18,7 @@
  * must pass.
  *
  * On the first mismatch it prints the seed, trace, op and both results,
- * writes the trace so far (design §5 format) to
+ * writes the trace so far (docs/formats.md) to
  * differential-seed<S>-trace<T>.trace, and exits 1.  The generator adapts to
  * what happened (it stops an exhaustion phase after failures), which is
  * sound because both allocators must agree anyway.
@@ -34,9 +34,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "zone.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "substrate/diag.h"
+#include "substrate/zone.h"
 
 #define DEFAULT_SEED    20221019u   /* nginx 1.22.1's release date */
 #define DEFAULT_TRACES  5000

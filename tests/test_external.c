@@ -37,11 +37,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "dynlib.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "substrate/diag.h"
+#include "substrate/dynlib.h"
 #include "mputil.h"
-#include "proc.h"
+#include "substrate/proc.h"
 #include "testutil.h"
 
 #define EXT_LIVE    2000

@@ -19,10 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "diag.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "substrate/diag.h"
 #include "mputil.h"
-#include "proc.h"
+#include "substrate/proc.h"
 #include "testutil.h"
 #include "churn.h"
 

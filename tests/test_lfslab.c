@@ -47,13 +47,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "clock.h"
-#include "diag.h"
-#include "lfslab.h"
+#include "substrate/allocator.h"
+#include "substrate/clock.h"
+#include "substrate/diag.h"
+#include "subject/lfslab.h"
 #include "mputil.h"
-#include "proc.h"
-#include "shmtx.h"
+#include "substrate/proc.h"
+#include "substrate/shmtx.h"
 #include "testutil.h"
 
 #ifdef LFSLAB_TEST_HOOKS
@@ -1450,11 +1450,7 @@ main(int argc, char **argv)
     const char *part = argc > 1 ? argv[1] : "unit";
 
     proc_init();
-    lf = allocator_find("lfslab");
-    if (lf == NULL) {
-        fprintf(stderr, "lfslab: %s\n", diag_last());
-        return 1;
-    }
+    lf = &lfslab_allocator;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (strcmp(part, "unit") == 0) {
         test_classes(4096);

@@ -24,10 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "proc.h"
-#include "slab.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "substrate/diag.h"
+#include "substrate/proc.h"
+#include "subject/slab.h"
 #include "mputil.h"
 #include "testutil.h"
 

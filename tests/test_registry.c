@@ -28,11 +28,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "dynlib.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "substrate/diag.h"
+#include "substrate/dynlib.h"
 #include "mputil.h"
-#include "proc.h"
+#include "substrate/proc.h"
 #include "testutil.h"
 #include "churn.h"
 

@@ -17,12 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "diag.h"
+#include "substrate/clock.h"
+#include "substrate/diag.h"
 #include "testutil.h"
-#include "proc.h"
-#include "shmtx.h"
-#include "zone.h"
+#include "substrate/proc.h"
+#include "substrate/shmtx.h"
+#include "substrate/zone.h"
 
 /* How many of the acquisitions 1..n are timed. */
 static uint64_t

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "slab.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "subject/slab.h"
 #include "testutil.h"
 
 static struct slab_pool *

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "allocator.h"
-#include "diag.h"
+#include "substrate/allocator.h"
+#include "registry.h"
+#include "substrate/diag.h"
 #include "testutil.h"
 #include "trace.h"
 

@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "diag.h"
+#include "substrate/diag.h"
 #include "testutil.h"
-#include "zone.h"
+#include "substrate/zone.h"
 
 
 #define MIB (1024 * 1024)

@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "diag.h"
+#include "substrate/clock.h"
+#include "substrate/diag.h"
 
 #define TRACE_READ_CHUNK  (1u << 20)
 #define TRACE_TOKEN_SHOWN 40

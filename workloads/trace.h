@@ -1,7 +1,7 @@
 /*
  * trace: reading allocation traces and replaying them over an allocator.
  *
- * A trace (design §5) is text, one op a line:
+ * A trace (docs/formats.md) is text, one op a line:
  *
  *   # comment                  ignored, as are blank lines
  *   pagesize P                 optional, before `pages`: the page size (power of two)
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "allocator.h"
+#include "substrate/allocator.h"
 
 /* One op.  `slot` carries TRACE_OP_FREE in its top bit for `f`. */
 struct trace_op {

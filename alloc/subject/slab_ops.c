@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "allocator.h"
-#include "slab.h"
+#include "substrate/allocator.h"
+#include "subject/slab.h"
 
 static size_t
 slab_ops_page_size(const struct alloc_params *p)

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "zone.h"
+#include "substrate/zone.h"
 
 enum alloc_caps {
     ALLOC_IN_SHM             = 1u << 0, /* blocks live in the shared zone */
@@ -60,7 +60,7 @@ struct alloc_stats {
     uint64_t pages_free;     /* free data pages */
     uint64_t free_bytes;     /* bytes free for blocks */
     uint64_t largest_free;   /* largest block that can be allocated now */
-    uint64_t footprint;      /* bytes handed out or reserved (design §4) */
+    uint64_t footprint;      /* bytes handed out or reserved (docs/metrics.md) */
     uint64_t fails;          /* failed allocations (all classes) */
     uint32_t nslots;
     struct alloc_slot_stat slot[ALLOC_MAX_SLOTS];
@@ -104,21 +104,6 @@ struct allocator_ops {
     int    (*each_free_run)(struct zone *z, alloc_run_fn fn, void *arg);
     void   (*fini)(struct zone *z);               /* release process-private state */
 };
-
-/* The registered allocators that are usable here, in `list` order; *n gets
- * the count. */
-const struct allocator_ops *const *allocator_all(size_t *n);
-
-/* Allocators known to the project but not built in or not usable here,
- * with the reason. */
-struct allocator_missing {
-    const char *name;
-    const char *why;
-};
-const struct allocator_missing *allocator_missing(size_t *n);
-
-/* Find by name; NULL (and a diag message listing the names) if unknown. */
-const struct allocator_ops *allocator_find(const char *name);
 
 /* "in-shm,cross-free,..." for caps, into buf. */
 const char *allocator_caps_string(unsigned caps, char *buf, size_t len);

@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "dynlib.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "substrate/dynlib.h"
 
 #define PRIVATE_SUMMARY "private heap: speed ceiling, not in shared memory; bad frees " \
                         "undetected"

@@ -49,9 +49,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "allocator.h"
-#include "boost_ipc.h"
-#include "diag.h"
+#include "substrate/allocator.h"
+#include "baselines/boost_ipc.h"
+#include "substrate/diag.h"
 
 #define BOOST_MAGIC "BOOSTIPC"
 

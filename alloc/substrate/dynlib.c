@@ -6,7 +6,7 @@
  * child inherits it along with the mapping, so the child never loads the
  * library again.
  */
-#include "dynlib.h"
+#include "substrate/dynlib.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "diag.h"
+#include "substrate/diag.h"
 
 static pthread_mutex_t dynlib_mutex = PTHREAD_MUTEX_INITIALIZER;
 

@@ -60,10 +60,10 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "dynlib.h"
-#include "proc.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "substrate/dynlib.h"
+#include "substrate/proc.h"
 
 #define JESHM_MAGIC      "JESHM\0\0\1"
 #define JESHM_MIN_SLICE  ((size_t) 4 << 20)    /* 2 MiB metadata + 2 MiB first extent */

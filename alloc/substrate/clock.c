@@ -1,7 +1,7 @@
 /*
  * clock: calibration of the tick counter against CLOCK_MONOTONIC.
  */
-#include "clock.h"
+#include "substrate/clock.h"
 
 double
 clock_ticks_per_ns(void)

@@ -47,9 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "shmtx.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "substrate/shmtx.h"
 
 #define FL_ALIGN       16
 #define FL_TAG         8                       /* a header or footer word */

@@ -1,5 +1,5 @@
 /*
- * slab_check: verify every invariant of a slab zone (nginx-slab.md §7.4).
+ * slab_check: verify every invariant of a slab zone (docs/nginx-slab.md §7.4).
  *
  * The zone may be corrupt, written by a process that died half-way, or
  * attached read-only from another process while workers change it: nothing
@@ -8,13 +8,13 @@
  * check never writes the zone.  The first violation is reported, precisely:
  * which structure, which page or slot, what was expected and what was found.
  */
-#include "slab.h"
+#include "subject/slab.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
+#include "substrate/diag.h"
 
 #define K_PAGE   0
 #define K_BIG    1

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shmtx.h"
+#include "substrate/shmtx.h"
 
 enum zone_method {
     ZONE_ANON,

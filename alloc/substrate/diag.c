@@ -1,7 +1,7 @@
 /*
  * diag: a per-thread buffer holding the last refusal message (see diag.h).
  */
-#include "diag.h"
+#include "substrate/diag.h"
 
 #include <stdio.h>
 

@@ -3,7 +3,7 @@
  *
  * Every block offset and every statistic equals what nginx's own
  * ngx_slab.c gives for the same sequence of calls
- * (../shared/spec/nginx-slab.md).  The zone is laid out exactly as nginx
+ * (docs/nginx-slab.md).  The zone is laid out exactly as nginx
  * lays it out (the same 200-byte pool header, slot heads, statistics, page
  * descriptors, page-aligned data), so a zone of Z bytes has nginx's page
  * count.  What differs, and why:
@@ -38,7 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "shmtx.h"
+#include "substrate/shmtx.h"
 
 /* A page descriptor (nginx: ngx_slab_page_t).  next/prev are offsets from
  * the pool; prev carries the page kind in its two low bits. */

@@ -54,9 +54,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "shmtx.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "substrate/shmtx.h"
 
 #define TL_ALIGN_LOG2    4
 #define TL_ALIGN         (1ULL << TL_ALIGN_LOG2)

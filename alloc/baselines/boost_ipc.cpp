@@ -33,10 +33,10 @@
 #include <exception>
 #include <new>
 
-#include "boost_ipc.h"
+#include "baselines/boost_ipc.h"
 
 extern "C" {
-#include "diag.h"
+#include "substrate/diag.h"
 }
 
 namespace {

@@ -16,15 +16,15 @@
  * SHMTX_HOLD_SAMPLE.
  */
 #define _GNU_SOURCE
-#include "shmtx.h"
+#include "substrate/shmtx.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "diag.h"
+#include "substrate/clock.h"
+#include "substrate/diag.h"
 
 int           shmtx_count_on = 1;     /* inherited across fork */
 struct shmtx *shmtx_hold_pending;     /* see shmtx.h */

@@ -53,10 +53,10 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "dynlib.h"
-#include "proc.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "substrate/dynlib.h"
+#include "substrate/proc.h"
 
 #define MISHM_BLOCK      ((size_t) 32 << 20)    /* mimalloc's arena block */
 #define MISHM_MAX_ARENAS 64                     /* mimalloc 2.0.9's MI_MAX_ARENAS */

@@ -1,7 +1,7 @@
 /*
  * shmtx: nginx's process-shared mutex, with contention counters.
  *
- * The algorithm is nginx 1.22.1's (../shared/spec/nginx-slab.md §11): the
+ * The algorithm is nginx 1.22.1's (docs/nginx-slab.md §11): the
  * lock word holds the owner's pid (0 = free) and is taken by one
  * compare-and-swap; a waiter spins in rounds of 1, 2, 4 ... spin/2 pause
  * instructions with a try after each round (only when there is more than one
@@ -41,8 +41,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "clock.h"
-#include "proc.h"
+#include "substrate/clock.h"
+#include "substrate/proc.h"
 
 /* One hold in this many is timed. */
 #define SHMTX_HOLD_SAMPLE 256

@@ -32,10 +32,10 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "proc.h"
-#include "zone.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "substrate/proc.h"
+#include "substrate/zone.h"
 
 #define NGINX_REF_PAGE_MIN  4096
 #define NGINX_REF_PAGE_MAX  65536
@@ -66,7 +66,7 @@ static unsigned long   ngx_ref_nomem;   /* crit "no memory" */
 #endif
 
 #if (NGX_PTR_SIZE == 8) && defined(__x86_64__) && defined(__linux__)
-/* spec §2.2: the pool header of x86-64 Linux. */
+/* docs/nginx-slab.md §2.2: the pool header of x86-64 Linux. */
 _Static_assert(sizeof(ngx_slab_pool_t) == 200, "ngx_slab_pool_t is not 200 bytes");
 _Static_assert(sizeof(ngx_slab_page_t) == 24, "ngx_slab_page_t is not 24 bytes");
 _Static_assert(sizeof(ngx_slab_stat_t) == 32, "ngx_slab_stat_t is not 32 bytes");
@@ -151,7 +151,7 @@ nginx_ref_nslots(size_t ps)
     return shift - 3;   /* ngx_pagesize_shift - pool->min_shift */
 }
 
-/* spec §2.4, generalised: header, slot heads and statistics, then one
+/* docs/nginx-slab.md §2.4, generalised: header, slot heads and statistics, then one
  * descriptor and one page per data page, the data page-aligned. */
 static size_t
 nginx_ref_zone_size_for_pages(size_t pages, const struct alloc_params *p)
@@ -291,7 +291,7 @@ nginx_ref_alloc(struct zone *z, size_t size)
 /*
  * nginx checks p against [start, end] only: a pointer between the last data
  * page and the end of the zone is looked up in descriptors that do not exist
- * (undefined behaviour, spec §7.1).  Refuse it here instead.
+ * (undefined behaviour, docs/nginx-slab.md §7.1).  Refuse it here instead.
  */
 static int
 nginx_ref_past_pages(ngx_slab_pool_t *sp, void *p)

@@ -11,7 +11,7 @@
  * checked against the object's real size before a pointer is formed.
  */
 #define _GNU_SOURCE
-#include "zone.h"
+#include "substrate/zone.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "diag.h"
+#include "substrate/diag.h"
 
 static const char *zone_method_names[ZONE_METHOD_COUNT] = {
     "anon", "devzero", "sysv", "posix", "hugetlb"

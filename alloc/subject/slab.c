@@ -1,7 +1,7 @@
 /*
  * slab: nginx 1.22.1's slab allocator over offsets (see slab.h).
  *
- * The code follows ../shared/spec/nginx-slab.md section by section; each
+ * The code follows docs/nginx-slab.md section by section; each
  * function names the section it implements.  Internally we work with
  * process-local pointers and convert at the boundary: a link field holds
  * (target - pool), 0 for null, and a descriptor's prev field carries the
@@ -10,12 +10,12 @@
  * Lock discipline: slab_alloc/slab_free take pool->mutex around the _locked
  * forms, as nginx does.  slab_usable_size and slab_check only read.
  */
-#include "slab.h"
+#include "subject/slab.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
+#include "substrate/diag.h"
 
 #define SLAB_PAGE        0              /* free pages, page runs */
 #define SLAB_BIG         1              /* chunks larger than exact_size */

@@ -1,7 +1,7 @@
 /*
  * proc: cached pid and counter-slot index, kept right across fork().
  */
-#include "proc.h"
+#include "substrate/proc.h"
 
 #include <pthread.h>
 #include <unistd.h>

@@ -208,11 +208,11 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "allocator.h"
-#include "diag.h"
-#include "lfslab.h"
-#include "proc.h"
-#include "shmtx.h"
+#include "substrate/allocator.h"
+#include "substrate/diag.h"
+#include "subject/lfslab.h"
+#include "substrate/proc.h"
+#include "substrate/shmtx.h"
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lfslab needs lock-free 64-bit atomics");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lfslab needs lock-free 32-bit atomics");
