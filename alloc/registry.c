@@ -17,20 +17,6 @@
 
 #include "substrate/diag.h"
 
-/* Every allocator the project knows, in `list` order. */
-extern const struct allocator_ops slab_allocator;
-extern const struct allocator_ops nginx_allocator;
-extern const struct allocator_ops freelist_allocator;
-extern const struct allocator_ops tlsf_allocator;
-extern const struct allocator_ops boost_rbtree_allocator;
-extern const struct allocator_ops boost_seqfit_allocator;
-extern const struct allocator_ops lfslab_allocator;
-extern const struct allocator_ops jemalloc_shm_allocator;
-extern const struct allocator_ops mimalloc_shm_allocator;
-extern const struct allocator_ops glibc_allocator;
-extern const struct allocator_ops jemalloc_allocator;
-extern const struct allocator_ops mimalloc_allocator;
-
 struct entry {
     const char                 *name;
     const struct allocator_ops *ops;   /* NULL: not built */

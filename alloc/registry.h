@@ -12,6 +12,24 @@
 
 #include "substrate/allocator.h"
 
+/*
+ * Every allocator's ops table, each defined in its own file.  Declaring one
+ * here links nothing: a test may name the table of the one allocator it is
+ * built with (lfslab's hook builds use lfslab_allocator without the registry).
+ */
+extern const struct allocator_ops slab_allocator;
+extern const struct allocator_ops nginx_allocator;
+extern const struct allocator_ops freelist_allocator;
+extern const struct allocator_ops tlsf_allocator;
+extern const struct allocator_ops boost_rbtree_allocator;
+extern const struct allocator_ops boost_seqfit_allocator;
+extern const struct allocator_ops lfslab_allocator;
+extern const struct allocator_ops jemalloc_shm_allocator;
+extern const struct allocator_ops mimalloc_shm_allocator;
+extern const struct allocator_ops glibc_allocator;
+extern const struct allocator_ops jemalloc_allocator;
+extern const struct allocator_ops mimalloc_allocator;
+
 /* The registered allocators that are usable here, in `list` order; *n gets
  * the count. */
 const struct allocator_ops *const *allocator_all(size_t *n);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "baselines/freelist.h"
 #include "substrate/allocator.h"
 #include "registry.h"
 #include "substrate/diag.h"
@@ -26,9 +27,6 @@
 #include "substrate/proc.h"
 #include "testutil.h"
 #include "churn.h"
-
-/* Debug interface of alloc/freelist.c: list nodes visited by searches. */
-uint64_t freelist_steps(const struct zone *z);
 
 /* Mirror of struct fl_zone (alloc/freelist.c). */
 struct fl_mirror {
@@ -117,7 +115,6 @@ test_init(void)
           "caps %#x", ops->caps);
     CHECK(ops->alloc_locked && ops->free_locked, "locked forms");
 }
-
 
 /* Churn: alignment, usable size, no overlap, patterns, fragmentation. */
 
@@ -239,7 +236,6 @@ test_churn(const char *policy)
     zone_destroy(&z);
     free(blk);
 }
-
 
 /* Structure. */
 
@@ -469,7 +465,6 @@ test_linear_search(void)
     zone_destroy(&z);
 }
 
-
 /* Another process's view: the zone attached by name, read-only, at another
  * address.  check(), stats() and each_free_run() follow offsets only and
  * never write (a write would fault on the read-only mapping). */
@@ -513,7 +508,6 @@ test_attach(void)
     zone_destroy(&r);
     zone_destroy(&z);
 }
-
 
 /* Refusals. */
 
@@ -592,7 +586,6 @@ test_bad_frees(void)
     CHECK(stats_of(&z).largest_free == stats_of(&z).free_bytes, "one free block at the end");
     zone_destroy(&z);
 }
-
 
 /* check() on copies of a busy zone, corrupted. */
 
@@ -728,7 +721,6 @@ test_check_detects(void)
     free(copy.base);
     zone_destroy(&z);
 }
-
 
 /* Processes: blocks freed by another worker than allocated them (churn.h). */
 

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "registry.h"
 #include "substrate/allocator.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "baselines/tlsf.h"
 #include "substrate/allocator.h"
 #include "registry.h"
 #include "substrate/diag.h"
@@ -28,9 +29,6 @@
 #include "substrate/proc.h"
 #include "testutil.h"
 #include "churn.h"
-
-/* Debug interface of alloc/tlsf.c: list nodes visited by searches. */
-uint64_t tlsf_steps(const struct zone *z);
 
 #define FL_COUNT   33
 #define SL_COUNT   32
@@ -150,7 +148,6 @@ test_init(void)
           "caps %#x", ops->caps);
     CHECK(ops->alloc_locked && ops->free_locked, "locked forms");
 }
-
 
 /* Churn: alignment, usable size, no overlap, patterns, fragmentation. */
 
@@ -275,7 +272,6 @@ test_churn(void)
     zone_destroy(&z);
     free(blk);
 }
-
 
 /* Structure. */
 
@@ -522,7 +518,6 @@ test_search(void)
     free(got);
 }
 
-
 /* Another process's view: the zone attached by name, read-only, at another
  * address.  check(), stats() and each_free_run() follow offsets only and
  * never write (a write would fault on the read-only mapping). */
@@ -566,7 +561,6 @@ test_attach(void)
     zone_destroy(&r);
     zone_destroy(&z);
 }
-
 
 /* Refusals. */
 
@@ -656,7 +650,6 @@ test_bad_frees(void)
     CHECK(stats_of(&z).footprint == ops->data_offset(&z) + HDR, "one free block at the end");
     zone_destroy(&z);
 }
-
 
 /* check() on copies of a busy zone, corrupted. */
 
@@ -825,7 +818,6 @@ test_check_detects(void)
     free(copy.base);
     zone_destroy(&z);
 }
-
 
 /* Processes: blocks freed by another worker than allocated them (churn.h). */
 

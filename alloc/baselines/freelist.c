@@ -47,6 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/freelist.h"
+
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
 #include "substrate/shmtx.h"
@@ -96,9 +98,6 @@ _Static_assert(offsetof(struct fl_zone, last) == FL_SENTINEL + 16, "sentinel pre
 /* Where the first block goes: after the header and the prologue footer. */
 #define FL_START  ((((uint64_t) sizeof(struct fl_zone) + FL_ALIGN - 1) & ~(uint64_t) (FL_ALIGN - 1)) \
                    + FL_TAG)
-
-/* Debug interface for tests: list nodes visited by searches so far. */
-uint64_t freelist_steps(const struct zone *z);
 
 
 static inline uint64_t *
@@ -594,25 +593,10 @@ freelist_steps(const struct zone *z)
 
 struct fl_check {
     const struct fl_zone *fz;
-    FILE                 *report;
+    struct diag_checker   out;          /* the report stream and our name */
     uint64_t             *free_off;     /* free blocks found by the walk, ascending */
     size_t                nfree, cap;
 };
-
-static int
-fl_fail(struct fl_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fl_fail(struct fl_check *c, const char *fmt, ...)
-{
-    va_list ap;
-    int     rc;
-
-    va_start(ap, fmt);
-    rc = diag_vreport(c->report, "freelist_check", fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 static inline uint64_t
 fl_read(const struct fl_check *c, uint64_t off)
@@ -626,31 +610,31 @@ fl_check_header(struct fl_check *c, const struct zone *z)
     const struct fl_zone *fz = c->fz;
 
     if (z->size < freelist_min_zone_size(NULL) || z->size >= FL_ZONE_MAX) {
-        return fl_fail(c, "zone of %zu bytes cannot be a freelist zone", z->size);
+        return diag_report(&c->out, "zone of %zu bytes cannot be a freelist zone", z->size);
     }
     if (memcmp(fz->magic, FL_ZONE_MAGIC, sizeof(fz->magic)) != 0) {
-        return fl_fail(c, "zone header magic is not %s", FL_ZONE_MAGIC);
+        return diag_report(&c->out, "zone header magic is not %s", FL_ZONE_MAGIC);
     }
     if (fz->size != z->size) {
-        return fl_fail(c, "zone header says %llu bytes, the zone has %zu",
+        return diag_report(&c->out, "zone header says %llu bytes, the zone has %zu",
                        (unsigned long long) fz->size, z->size);
     }
     if (!fl_geometry_ok(z)) {
-        return fl_fail(c, "blocks span [%llu, %llu), expected [%llu, %llu)",
+        return diag_report(&c->out, "blocks span [%llu, %llu), expected [%llu, %llu)",
                        (unsigned long long) fz->start, (unsigned long long) fz->end,
                        (unsigned long long) FL_START,
                        (unsigned long long) (FL_START + ((z->size - FL_START - FL_TAG)
                                                          & ~(uint64_t) (FL_ALIGN - 1))));
     }
     if (fz->policy != FL_FIRST_FIT && fz->policy != FL_BEST_FIT) {
-        return fl_fail(c, "policy %u is neither first (0) nor best (1) fit", fz->policy);
+        return diag_report(&c->out, "policy %u is neither first (0) nor best (1) fit", fz->policy);
     }
     if (fl_read(c, fz->start - FL_TAG) != fl_tag(fz->start - FL_TAG, 0, FL_INUSE)) {
-        return fl_fail(c, "prologue tag at offset %llu is damaged",
+        return diag_report(&c->out, "prologue tag at offset %llu is damaged",
                        (unsigned long long) (fz->start - FL_TAG));
     }
     if (fl_read(c, fz->end) != fl_tag(fz->end, 0, FL_INUSE)) {
-        return fl_fail(c, "epilogue tag at offset %llu is damaged", (unsigned long long) fz->end);
+        return diag_report(&c->out, "epilogue tag at offset %llu is damaged", (unsigned long long) fz->end);
     }
     return 0;
 }
@@ -664,7 +648,7 @@ fl_remember_free(struct fl_check *c, uint64_t off)
         c->cap = c->cap ? 2 * c->cap : 1024;
         n = realloc(c->free_off, c->cap * sizeof(*n));
         if (n == NULL) {
-            return fl_fail(c, "out of memory for %zu free blocks", c->cap);
+            return diag_report(&c->out, "out of memory for %zu free blocks", c->cap);
         }
         c->free_off = n;
     }
@@ -684,16 +668,16 @@ fl_check_blocks(struct fl_check *c)
         t = fl_read(c, b);
         s = t & FL_SIZE_MASK;
         if ((t & FL_MAGIC_MASK) != fl_magic(b)) {
-            return fl_fail(c, "block at offset %llu: header %#llx has a wrong magic",
+            return diag_report(&c->out, "block at offset %llu: header %#llx has a wrong magic",
                            (unsigned long long) b, (unsigned long long) t);
         }
         if ((t & FL_FLAG_BITS & ~FL_INUSE) != 0 || s < FL_MIN_BLOCK || s > fz->end - b) {
-            return fl_fail(c, "block at offset %llu: size %llu out of bounds (header %#llx)",
+            return diag_report(&c->out, "block at offset %llu: size %llu out of bounds (header %#llx)",
                            (unsigned long long) b, (unsigned long long) s,
                            (unsigned long long) t);
         }
         if (fl_read(c, b + s - FL_TAG) != t) {
-            return fl_fail(c, "block at offset %llu: footer %#llx disagrees with header %#llx",
+            return diag_report(&c->out, "block at offset %llu: footer %#llx disagrees with header %#llx",
                            (unsigned long long) b,
                            (unsigned long long) fl_read(c, b + s - FL_TAG),
                            (unsigned long long) t);
@@ -705,7 +689,7 @@ fl_check_blocks(struct fl_check *c)
             continue;
         }
         if (prev_free) {
-            return fl_fail(c, "two adjacent free blocks: the one at offset %llu was not merged",
+            return diag_report(&c->out, "two adjacent free blocks: the one at offset %llu was not merged",
                            (unsigned long long) b);
         }
         prev_free = 1;
@@ -715,16 +699,16 @@ fl_check_blocks(struct fl_check *c)
         }
     }
     if (b != fz->end) {
-        return fl_fail(c, "the last block overruns the end at offset %llu",
+        return diag_report(&c->out, "the last block overruns the end at offset %llu",
                        (unsigned long long) fz->end);
     }
     if (nused != fz->nused || used != fz->used_bytes) {
-        return fl_fail(c, "counters say %llu blocks in use (%llu bytes), the walk found %llu (%llu)",
+        return diag_report(&c->out, "counters say %llu blocks in use (%llu bytes), the walk found %llu (%llu)",
                        (unsigned long long) fz->nused, (unsigned long long) fz->used_bytes,
                        (unsigned long long) nused, (unsigned long long) used);
     }
     if (c->nfree != fz->nfree || freed != fz->free_bytes) {
-        return fl_fail(c, "counters say %llu free blocks (%llu bytes), the walk found %zu (%llu)",
+        return diag_report(&c->out, "counters say %llu free blocks (%llu bytes), the walk found %zu (%llu)",
                        (unsigned long long) fz->nfree, (unsigned long long) fz->free_bytes,
                        c->nfree, (unsigned long long) freed);
     }
@@ -761,32 +745,32 @@ fl_check_list(struct fl_check *c)
 
     for (b = fz->first; b != FL_SENTINEL; prev = b, b = fl_read(c, b + 8), k++) {
         if (k == c->nfree) {
-            return fl_fail(c, "free list: more than the %zu free blocks (cycle or stray link "
+            return diag_report(&c->out, "free list: more than the %zu free blocks (cycle or stray link "
                            "to offset %llu)", c->nfree, (unsigned long long) b);
         }
         if (b != c->free_off[k]) {
             i = fl_node_ok(fz, b) ? fl_find_free(c, b) : -1;
             if (i < 0) {
-                return fl_fail(c, "free list: link to offset %llu is not a free block",
+                return diag_report(&c->out, "free list: link to offset %llu is not a free block",
                                (unsigned long long) b);
             }
-            return fl_fail(c, "free list: not in address order at offset %llu "
+            return diag_report(&c->out, "free list: not in address order at offset %llu "
                            "(entry %zu should be offset %llu)", (unsigned long long) b, k,
                            (unsigned long long) c->free_off[k]);
         }
         if (fl_read(c, b + 16) != prev) {
-            return fl_fail(c, "free list: block at offset %llu links back to %llu, not %llu",
+            return diag_report(&c->out, "free list: block at offset %llu links back to %llu, not %llu",
                            (unsigned long long) b, (unsigned long long) fl_read(c, b + 16),
                            (unsigned long long) prev);
         }
     }
     if (k != c->nfree) {
-        return fl_fail(c, "free list: %zu of %zu free blocks are not on it (first missing at "
+        return diag_report(&c->out, "free list: %zu of %zu free blocks are not on it (first missing at "
                        "offset %llu)", c->nfree - k, c->nfree,
                        (unsigned long long) c->free_off[k]);
     }
     if (fz->last != prev) {
-        return fl_fail(c, "free list: tail is offset %llu, the last node is %llu",
+        return diag_report(&c->out, "free list: tail is offset %llu, the last node is %llu",
                        (unsigned long long) fz->last, (unsigned long long) prev);
     }
     return 0;
@@ -800,9 +784,10 @@ freelist_check(struct zone *z, FILE *report)
 
     memset(&c, 0, sizeof(c));
     c.fz = (const struct fl_zone *) z->base;
-    c.report = report;
+    c.out.report = report;
+    c.out.who = "freelist_check";
     if (z->size < sizeof(struct fl_zone)) {
-        return fl_fail(&c, "zone of %zu bytes cannot hold the header", z->size);
+        return diag_report(&c.out, "zone of %zu bytes cannot hold the header", z->size);
     }
     rc = fl_check_header(&c, z);
     if (rc == 0) {

@@ -54,6 +54,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/tlsf.h"
+
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
 #include "substrate/shmtx.h"
@@ -100,9 +102,6 @@ struct tl_zone {
 _Static_assert(TL_FL_COUNT < 64, "first-level bitmap is one word");
 
 #define TL_START  ((((uint64_t) sizeof(struct tl_zone) + TL_ALIGN - 1) & ~(TL_ALIGN - 1)) + TL_HDR)
-
-/* Debug interface for tests: list nodes visited by searches so far. */
-uint64_t tlsf_steps(const struct zone *z);
 
 
 static inline uint64_t *
@@ -610,26 +609,11 @@ tlsf_steps(const struct zone *z)
 
 struct tl_check {
     const struct tl_zone *tz;
-    FILE                 *report;
+    struct diag_checker   out;          /* the report stream and our name */
     uint64_t             *free_off;     /* free blocks found by the walk, ascending */
     unsigned char        *listed;       /* ... seen on a list */
     size_t                nfree, cap;
 };
-
-static int
-tl_fail(struct tl_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-tl_fail(struct tl_check *c, const char *fmt, ...)
-{
-    va_list ap;
-    int     rc;
-
-    va_start(ap, fmt);
-    rc = diag_vreport(c->report, "tlsf_check", fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 static inline uint64_t
 tl_read(const struct tl_check *c, uint64_t off)
@@ -643,22 +627,22 @@ tl_check_header(struct tl_check *c, const struct zone *z)
     const struct tl_zone *tz = c->tz;
 
     if (z->size < tlsf_min_zone_size(NULL) || z->size >= TL_ZONE_MAX) {
-        return tl_fail(c, "zone of %zu bytes cannot be a tlsf zone", z->size);
+        return diag_report(&c->out, "zone of %zu bytes cannot be a tlsf zone", z->size);
     }
     if (memcmp(tz->magic, TL_ZONE_MAGIC, sizeof(tz->magic)) != 0) {
-        return tl_fail(c, "zone header magic is not %s", TL_ZONE_MAGIC);
+        return diag_report(&c->out, "zone header magic is not %s", TL_ZONE_MAGIC);
     }
     if (tz->size != z->size) {
-        return tl_fail(c, "zone header says %llu bytes, the zone has %zu",
+        return diag_report(&c->out, "zone header says %llu bytes, the zone has %zu",
                        (unsigned long long) tz->size, z->size);
     }
     if (!tl_geometry_ok(z)) {
-        return tl_fail(c, "blocks span [%llu, %llu), expected [%llu, %llu)",
+        return diag_report(&c->out, "blocks span [%llu, %llu), expected [%llu, %llu)",
                        (unsigned long long) tz->start, (unsigned long long) tz->end,
                        (unsigned long long) TL_START, (unsigned long long) tl_end_for(z->size));
     }
     if (tz->fl_bitmap >> TL_FL_COUNT) {
-        return tl_fail(c, "first-level bitmap %#llx has bits beyond its %d classes",
+        return diag_report(&c->out, "first-level bitmap %#llx has bits beyond its %d classes",
                        (unsigned long long) tz->fl_bitmap, TL_FL_COUNT);
     }
     return 0;
@@ -673,7 +657,7 @@ tl_remember_free(struct tl_check *c, uint64_t off)
         c->cap = c->cap ? 2 * c->cap : 1024;
         n = realloc(c->free_off, c->cap * sizeof(*n));
         if (n == NULL) {
-            return tl_fail(c, "out of memory for %zu free blocks", c->cap);
+            return diag_report(&c->out, "out of memory for %zu free blocks", c->cap);
         }
         c->free_off = n;
     }
@@ -692,18 +676,18 @@ tl_check_blocks(struct tl_check *c)
         t = tl_read(c, b);
         s = t & TL_SIZE_MASK;
         if ((t & TL_MAGIC_MASK) != tl_magic(b)) {
-            return tl_fail(c, "block at offset %llu: header %#llx has a wrong magic",
+            return diag_report(&c->out, "block at offset %llu: header %#llx has a wrong magic",
                            (unsigned long long) b, (unsigned long long) t);
         }
         if ((t & TL_FLAG_BITS & ~(TL_FREE | TL_PREV_FREE)) || s < TL_MIN_BLOCK
             || s > tz->end - b)
         {
-            return tl_fail(c, "block at offset %llu: size %llu out of bounds (header %#llx)",
+            return diag_report(&c->out, "block at offset %llu: size %llu out of bounds (header %#llx)",
                            (unsigned long long) b, (unsigned long long) s,
                            (unsigned long long) t);
         }
         if (!(t & TL_PREV_FREE) != !prev_free) {
-            return tl_fail(c, "block at offset %llu: PREV_FREE bit is %d, the block before is %s",
+            return diag_report(&c->out, "block at offset %llu: PREV_FREE bit is %d, the block before is %s",
                            (unsigned long long) b, (int) ((t >> 1) & 1),
                            prev_free ? "free" : "in use");
         }
@@ -714,11 +698,11 @@ tl_check_blocks(struct tl_check *c)
             continue;
         }
         if (prev_free) {
-            return tl_fail(c, "two adjacent free blocks: the one at offset %llu was not merged",
+            return diag_report(&c->out, "two adjacent free blocks: the one at offset %llu was not merged",
                            (unsigned long long) b);
         }
         if (tl_read(c, b + s - TL_HDR) != b) {
-            return tl_fail(c, "free block at offset %llu: its last word is %llu, "
+            return diag_report(&c->out, "free block at offset %llu: its last word is %llu, "
                            "not its own offset", (unsigned long long) b,
                            (unsigned long long) tl_read(c, b + s - TL_HDR));
         }
@@ -729,21 +713,21 @@ tl_check_blocks(struct tl_check *c)
         }
     }
     if (b != tz->end) {
-        return tl_fail(c, "the last block overruns the end at offset %llu",
+        return diag_report(&c->out, "the last block overruns the end at offset %llu",
                        (unsigned long long) tz->end);
     }
     if (tl_read(c, tz->end) != tl_tag(tz->end, 0, prev_free ? TL_PREV_FREE : 0)) {
-        return tl_fail(c, "epilogue header at offset %llu is %#llx, expected %#llx",
+        return diag_report(&c->out, "epilogue header at offset %llu is %#llx, expected %#llx",
                        (unsigned long long) tz->end, (unsigned long long) tl_read(c, tz->end),
                        (unsigned long long) tl_tag(tz->end, 0, prev_free ? TL_PREV_FREE : 0));
     }
     if (nused != tz->nused || used != tz->used_bytes) {
-        return tl_fail(c, "counters say %llu blocks in use (%llu bytes), the walk found %llu (%llu)",
+        return diag_report(&c->out, "counters say %llu blocks in use (%llu bytes), the walk found %llu (%llu)",
                        (unsigned long long) tz->nused, (unsigned long long) tz->used_bytes,
                        (unsigned long long) nused, (unsigned long long) used);
     }
     if (c->nfree != tz->nfree || freed != tz->free_bytes) {
-        return tl_fail(c, "counters say %llu free blocks (%llu bytes), the walk found %zu (%llu)",
+        return diag_report(&c->out, "counters say %llu free blocks (%llu bytes), the walk found %zu (%llu)",
                        (unsigned long long) tz->nfree, (unsigned long long) tz->free_bytes,
                        c->nfree, (unsigned long long) freed);
     }
@@ -778,24 +762,24 @@ tl_check_list(struct tl_check *c, unsigned fl, unsigned sl, size_t *seen)
     for (b = c->tz->head[fl][sl]; b != 0; prev = b, b = tl_read(c, b + 8)) {
         i = tl_node_ok(c->tz, b) ? tl_find_free(c, b) : -1;
         if (i < 0) {
-            return tl_fail(c, "list (%u,%u): link to offset %llu is not a free block", fl, sl,
+            return diag_report(&c->out, "list (%u,%u): link to offset %llu is not a free block", fl, sl,
                            (unsigned long long) b);
         }
         if (c->listed[i]) {
-            return tl_fail(c, "list (%u,%u): free block at offset %llu is listed twice "
+            return diag_report(&c->out, "list (%u,%u): free block at offset %llu is listed twice "
                            "(or the list has a cycle)", fl, sl, (unsigned long long) b);
         }
         c->listed[i] = 1;
         (*seen)++;
         if (tl_read(c, b + 16) != prev) {
-            return tl_fail(c, "list (%u,%u): block at offset %llu links back to %llu, not %llu",
+            return diag_report(&c->out, "list (%u,%u): block at offset %llu links back to %llu, not %llu",
                            fl, sl, (unsigned long long) b,
                            (unsigned long long) tl_read(c, b + 16), (unsigned long long) prev);
         }
         s = tl_read(c, b) & TL_SIZE_MASK;
         tl_map(s, &f, &l);
         if (f != fl || l != sl) {
-            return tl_fail(c, "list (%u,%u): block at offset %llu of %llu bytes belongs in "
+            return diag_report(&c->out, "list (%u,%u): block at offset %llu of %llu bytes belongs in "
                            "list (%u,%u)", fl, sl, (unsigned long long) b,
                            (unsigned long long) s, f, l);
         }
@@ -813,17 +797,17 @@ tl_check_lists(struct tl_check *c)
 
     c->listed = calloc(c->nfree ? c->nfree : 1, 1);
     if (c->listed == NULL) {
-        return tl_fail(c, "out of memory for %zu free blocks", c->nfree);
+        return diag_report(&c->out, "out of memory for %zu free blocks", c->nfree);
     }
     for (fl = 0; fl < TL_FL_COUNT; fl++) {
         if (!(tz->fl_bitmap >> fl & 1) != !tz->sl_bitmap[fl]) {
-            return tl_fail(c, "first-level bitmap bit %u is %d, second-level bitmap %u is %#x",
+            return diag_report(&c->out, "first-level bitmap bit %u is %d, second-level bitmap %u is %#x",
                            fl, (int) (tz->fl_bitmap >> fl & 1), fl, tz->sl_bitmap[fl]);
         }
         for (sl = 0; sl < TL_SL_COUNT; sl++) {
             bit = (int) (tz->sl_bitmap[fl] >> sl & 1);
             if (!bit != !tz->head[fl][sl]) {
-                return tl_fail(c, "second-level bitmap bit (%u,%u) is %d, the list head is %llu",
+                return diag_report(&c->out, "second-level bitmap bit (%u,%u) is %d, the list head is %llu",
                                fl, sl, bit, (unsigned long long) tz->head[fl][sl]);
             }
             if (tl_check_list(c, fl, sl, &seen) != 0) {
@@ -833,7 +817,7 @@ tl_check_lists(struct tl_check *c)
     }
     if (seen != c->nfree) {
         for (i = 0; i < c->nfree && c->listed[i]; i++) { /* void */ }
-        return tl_fail(c, "%zu of %zu free blocks are on no list (first at offset %llu)",
+        return diag_report(&c->out, "%zu of %zu free blocks are on no list (first at offset %llu)",
                        c->nfree - seen, c->nfree, (unsigned long long) c->free_off[i]);
     }
     return 0;
@@ -847,9 +831,10 @@ tlsf_check(struct zone *z, FILE *report)
 
     memset(&c, 0, sizeof(c));
     c.tz = (const struct tl_zone *) z->base;
-    c.report = report;
+    c.out.report = report;
+    c.out.who = "tlsf_check";
     if (z->size < sizeof(struct tl_zone)) {
-        return tl_fail(&c, "zone of %zu bytes cannot hold the header", z->size);
+        return diag_report(&c.out, "zone of %zu bytes cannot hold the header", z->size);
     }
     rc = tl_check_header(&c, z);
     if (rc == 0) {

@@ -1667,7 +1667,7 @@ struct lf_check {
     const struct lfslab_hdr *h;
     const unsigned char     *base;
     size_t                   size;
-    FILE                    *report;
+    struct diag_checker      out;        /* the report stream, "lfslab_check" */
     uint64_t                 P;
     uint32_t                 npages;
     unsigned                 nclasses, nworkers;
@@ -1683,35 +1683,6 @@ struct lf_check {
     unsigned                 orphans, dead;
 };
 
-static int lf_fail(struct lf_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void lf_note(struct lf_check *c, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-lf_fail(struct lf_check *c, const char *fmt, ...)
-{
-    va_list ap;
-    int     rc;
-
-    va_start(ap, fmt);
-    rc = diag_vreport(c->report, "lfslab_check", fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-static void
-lf_note(struct lf_check *c, const char *kind, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (c->report) {
-        fprintf(c->report, "lfslab_check(): %s: ", kind);
-        va_start(ap, fmt);
-        vfprintf(c->report, fmt, ap);
-        va_end(ap);
-        fputc('\n', c->report);
-    }
-}
 
 static const char *
 lf_state_name(unsigned st)
@@ -1729,29 +1700,29 @@ lf_check_header(struct lf_check *c)
     int64_t                  rel;
 
     if (c->size < sizeof(*h)) {
-        return lf_fail(c, "zone of %zu bytes cannot hold the header", c->size);
+        return diag_report(&c->out, "zone of %zu bytes cannot hold the header", c->size);
     }
     if (h->magic != LFSLAB_MAGIC || h->version != LFSLAB_VERSION) {
-        return lf_fail(c, "magic %#x version %u, expected %#x version %u", h->magic,
+        return diag_report(&c->out, "magic %#x version %u, expected %#x version %u", h->magic,
                        h->version, LFSLAB_MAGIC, LFSLAB_VERSION);
     }
     if (h->page_shift < LFSLAB_SHIFT_MIN || h->page_shift > LFSLAB_SHIFT_MAX
         || h->nclasses != h->page_shift - LFSLAB_MIN_SHIFT)
     {
-        return lf_fail(c, "page shift %u with %u classes", h->page_shift, h->nclasses);
+        return diag_report(&c->out, "page shift %u with %u classes", h->page_shift, h->nclasses);
     }
     if (h->nworkers < 1 || h->nworkers > LFSLAB_WORKERS_MAX) {
-        return lf_fail(c, "%u workers, expected 1 .. %d", h->nworkers, LFSLAB_WORKERS_MAX);
+        return diag_report(&c->out, "%u workers, expected 1 .. %d", h->nworkers, LFSLAB_WORKERS_MAX);
     }
     if (h->zone_size != c->size) {
-        return lf_fail(c, "zone size %llu, the zone has %zu bytes",
+        return diag_report(&c->out, "zone size %llu, the zone has %zu bytes",
                        (unsigned long long) h->zone_size, c->size);
     }
     lf_layout(c->size, h->page_shift, h->nworkers, &l);
     if (h->heaps_off != l.heaps_off || h->desc_off != l.desc_off
         || h->pages_off != l.pages_off || h->npages != l.npages || l.npages == 0)
     {
-        return lf_fail(c, "layout heaps %llu desc %llu pages %llu npages %u, expected "
+        return diag_report(&c->out, "layout heaps %llu desc %llu pages %llu npages %u, expected "
                        "%llu %llu %llu %u", (unsigned long long) h->heaps_off,
                        (unsigned long long) h->desc_off, (unsigned long long) h->pages_off,
                        h->npages, (unsigned long long) l.heaps_off,
@@ -1761,11 +1732,11 @@ lf_check_header(struct lf_check *c)
     rel = (int64_t) offsetof(struct lfslab_hdr, lockword)
           - (int64_t) offsetof(struct lfslab_hdr, page_lock);
     if (h->page_lock.lock_rel != rel) {
-        return lf_fail(c, "page_lock's lock word at relative offset %lld, expected %lld",
+        return diag_report(&c->out, "page_lock's lock word at relative offset %lld, expected %lld",
                        (long long) h->page_lock.lock_rel, (long long) rel);
     }
     if (RD(h->free_pages) > h->npages) {
-        return lf_fail(c, "%u free pages of %u", RD(h->free_pages), h->npages);
+        return diag_report(&c->out, "%u free pages of %u", RD(h->free_pages), h->npages);
     }
     c->P = (uint64_t) 1 << h->page_shift;
     c->npages = h->npages;
@@ -1794,7 +1765,7 @@ lf_check_processes(struct lf_check *c)
         for (cl = 0; cl < c->nclasses; cl++) {
             if (RD(hp->cls[cl].busy)) {
                 c->relax[cl] = 1;
-                lf_note(c, "note", "worker %u (pid %d%s) is in a slow path of class %u: "
+                diag_note(&c->out, "note", "worker %u (pid %d%s) is in a slow path of class %u: "
                         "a chain it took may be lost", w, pid,
                         c->dead_mask >> w & 1 ? ", dead" : ", alive: not quiescent", cl);
             }
@@ -1802,7 +1773,7 @@ lf_check_processes(struct lf_check *c)
     }
     owner = atomic_load_explicit(&c->h->lockword.lock, memory_order_relaxed);
     if (owner != 0) {
-        lf_note(c, "note", "page_lock is held by pid %llu%s", (unsigned long long) owner,
+        diag_note(&c->out, "note", "page_lock is held by pid %llu%s", (unsigned long long) owner,
                 kill((pid_t) owner, 0) != 0 && errno == ESRCH
                 ? ", which is dead: shmtx_force_unlock(lfslab_page_lock(z), pid)" : "");
     }
@@ -1829,11 +1800,11 @@ lf_check_kinds(struct lf_check *c)
             if (cls >= c->nclasses || shift != cls + LFSLAB_MIN_SHIFT
                 || max != (c->P >> shift))
             {
-                return lf_fail(c, "page %u: class %u, shift %u, maxcount %u disagree",
+                return diag_report(&c->out, "page %u: class %u, shift %u, maxcount %u disagree",
                                i, cls, shift, max);
             }
             if (RD(d->run_pages) || RD(d->run_next) || RD(d->run_prev)) {
-                return lf_fail(c, "page %u: small page with run fields set", i);
+                return diag_report(&c->out, "page %u: small page with run fields set", i);
             }
             c->state[i] = PS_SMALL;
             c->pages_of[cls]++;
@@ -1841,7 +1812,7 @@ lf_check_kinds(struct lf_check *c)
         case K_LARGE_HEAD:
             k = RD(d->run_pages);
             if (k == 0 || k > c->npages - i || RD(d->run_next) || RD(d->run_prev)) {
-                return lf_fail(c, "page %u: run of %u pages is malformed", i, k);
+                return diag_report(&c->out, "page %u: run of %u pages is malformed", i, k);
             }
             c->state[i] = PS_LARGE;
             for (j = i + 1; j < i + k; j++) {
@@ -1849,7 +1820,7 @@ lf_check_kinds(struct lf_check *c)
                 if (atomic_load_explicit(&d->kind, memory_order_relaxed) != K_LARGE_TAIL
                     || RD(d->run_pages) || RD(d->run_next) || RD(d->run_prev))
                 {
-                    return lf_fail(c, "run at page %u: page %u is not one of its tail pages",
+                    return diag_report(&c->out, "run at page %u: page %u is not one of its tail pages",
                                    i, j);
                 }
                 c->state[j] = PS_LARGE;
@@ -1857,9 +1828,9 @@ lf_check_kinds(struct lf_check *c)
             i += k - 1;
             break;
         case K_LARGE_TAIL:
-            return lf_fail(c, "page %u: tail of a page run with no head", i);
+            return diag_report(&c->out, "page %u: tail of a page run with no head", i);
         default:
-            return lf_fail(c, "page %u: kind %u", i, kind);
+            return diag_report(&c->out, "page %u: kind %u", i, kind);
         }
     }
     return 0;
@@ -1873,28 +1844,28 @@ lf_check_free_runs(struct lf_check *c)
 
     for (r = RD(c->h->free_run_head), steps = 0; r != 0; steps++) {
         if (steps >= c->npages) {
-            return lf_fail(c, "free-run list does not end within %u runs", c->npages);
+            return diag_report(&c->out, "free-run list does not end within %u runs", c->npages);
         }
         if (r > c->npages) {
-            return lf_fail(c, "free-run list links to page %u + 1 of %u", r - 1, c->npages);
+            return diag_report(&c->out, "free-run list links to page %u + 1 of %u", r - 1, c->npages);
         }
         i = r - 1;
         d = lf_desc(c->h, i);
         L = RD(d->run_pages);
         if (c->state[i] != PS_FREE || c->in_run[i]) {
-            return lf_fail(c, "free-run list: page %u is %s", i,
+            return diag_report(&c->out, "free-run list: page %u is %s", i,
                            c->in_run[i] ? "in two runs" : "not free");
         }
         if (RD(d->run_prev) != prev) {
-            return lf_fail(c, "free run at page %u: prev link %u, expected %u", i,
+            return diag_report(&c->out, "free run at page %u: prev link %u, expected %u", i,
                            RD(d->run_prev), prev);
         }
         if (L == 0 || L > c->npages - i) {
-            return lf_fail(c, "free run at page %u has %u pages", i, L);
+            return diag_report(&c->out, "free run at page %u has %u pages", i, L);
         }
         for (j = i; j < i + L; j++) {
             if (c->state[j] != PS_FREE || c->in_run[j]) {
-                return lf_fail(c, "free run at page %u: page %u is %s", i, j,
+                return diag_report(&c->out, "free run at page %u: page %u is %s", i, j,
                                c->in_run[j] ? "in two runs" : "not free");
             }
             c->in_run[j] = 1;
@@ -1905,14 +1876,14 @@ lf_check_free_runs(struct lf_check *c)
             if (RD(t->run_pages) || RD(t->run_next)
                 || RD(t->run_prev) != (j == i + L - 1 ? i + 1 : 0))
             {
-                return lf_fail(c, "free run at page %u: page %u has run fields %u %u %u",
+                return diag_report(&c->out, "free run at page %u: page %u has run fields %u %u %u",
                                i, j, RD(t->run_pages), RD(t->run_next), RD(t->run_prev));
             }
         }
         if ((i > 0 && c->state[i - 1] == PS_FREE)
             || (i + L < c->npages && c->state[i + L] == PS_FREE))
         {
-            return lf_fail(c, "free run at pages %u .. %u is not coalesced with a neighbour",
+            return diag_report(&c->out, "free run at pages %u .. %u is not coalesced with a neighbour",
                            i, i + L - 1);
         }
         sum += L;
@@ -1920,12 +1891,12 @@ lf_check_free_runs(struct lf_check *c)
         r = RD(d->run_next);
     }
     if (sum != RD(c->h->free_pages)) {
-        return lf_fail(c, "free runs hold %u pages, free_pages says %u", sum,
+        return diag_report(&c->out, "free runs hold %u pages, free_pages says %u", sum,
                        RD(c->h->free_pages));
     }
     for (i = 0; i < c->npages; i++) {
         if (c->state[i] == PS_FREE && !c->in_run[i]) {
-            return lf_fail(c, "page %u is free but in no free run", i);
+            return diag_report(&c->out, "page %u is free but in no free run", i);
         }
     }
     return 0;
@@ -1944,24 +1915,24 @@ lf_check_stacks(struct lf_check *c)
             head = atomic_load_explicit(lf_stack(c->h, v, cl), memory_order_relaxed);
             if (cl >= c->nclasses) {
                 if (P_TOP(head) != 0) {
-                    return lf_fail(c, "stack (%u, class %u) of an unused class is not "
+                    return diag_report(&c->out, "stack (%u, class %u) of an unused class is not "
                                    "empty", v, cl);
                 }
                 continue;
             }
             for (t = P_TOP(head), steps = 0; t != 0; steps++) {
                 if (t > c->npages || steps >= c->npages) {
-                    return lf_fail(c, "stack (%u, class %u): link to page %u + 1 after "
+                    return diag_report(&c->out, "stack (%u, class %u): link to page %u + 1 after "
                                    "%u pages", v, cl, t - 1, steps);
                 }
                 i = t - 1;
                 d = lf_desc(c->h, i);
                 if (c->state[i] != PS_SMALL || RD(d->cls) != cl) {
-                    return lf_fail(c, "stack (%u, class %u): page %u is not a page of the "
+                    return diag_report(&c->out, "stack (%u, class %u): page %u is not a page of the "
                                    "class", v, cl, i);
                 }
                 if (c->listed[i]) {
-                    return lf_fail(c, "stack (%u, class %u): page %u is listed twice", v,
+                    return diag_report(&c->out, "stack (%u, class %u): page %u is listed twice", v,
                                    cl, i);
                 }
                 c->listed[i] = 1;
@@ -1999,13 +1970,13 @@ lf_check_slots(struct lf_check *c)
                                          memory_order_relaxed);
                 if (S_ACTIVE(s) == 0) {
                     if (S_N(s) != 0) {
-                        return lf_fail(c, "worker %u class %u: %s cache of %u chunks with "
+                        return diag_report(&c->out, "worker %u class %u: %s cache of %u chunks with "
                                        "no page", w, cl, lf_word_name(r), S_N(s));
                     }
                     continue;
                 }
                 if (w == c->nworkers || cl >= c->nclasses) {
-                    return lf_fail(c, "%s record, class %u: %s names page %u",
+                    return diag_report(&c->out, "%s record, class %u: %s names page %u",
                                    w == c->nworkers ? "non-workers'" : "worker's unused",
                                    cl, lf_word_name(r), S_ACTIVE(s) - 1);
                 }
@@ -2013,11 +1984,11 @@ lf_check_slots(struct lf_check *c)
                 if (i >= c->npages || c->state[i] != PS_SMALL
                     || RD(lf_desc(c->h, i)->cls) != cl)
                 {
-                    return lf_fail(c, "worker %u class %u: %s names page %u, not a page "
+                    return diag_report(&c->out, "worker %u class %u: %s names page %u, not a page "
                                    "of the class", w, cl, lf_word_name(r), i);
                 }
                 if (c->named[i]) {
-                    return lf_fail(c, "page %u is named by worker %u's %s and worker %u's %s",
+                    return diag_report(&c->out, "page %u is named by worker %u's %s and worker %u's %s",
                                    i, NAMED_W(c->named[i]),
                                    lf_word_name(NAMED_RESERVE(c->named[i])), w,
                                    lf_word_name(r));
@@ -2040,11 +2011,11 @@ lf_check_chain(struct lf_check *c, uint32_t i, unsigned head, unsigned n, unsign
 
     while (n == UINT32_MAX ? x != A_NIL : len < n) {
         if (x >= max) {
-            lf_fail(c, "page %u: %s links to chunk %u of %u", i, what, x, max);
+            diag_report(&c->out, "page %u: %s links to chunk %u of %u", i, what, x, max);
             return -1;
         }
         if (c->seen[x]) {
-            lf_fail(c, "page %u: chunk %u is twice in the %s or in both chains", i, x, what);
+            diag_report(&c->out, "page %u: chunk %u is twice in the %s or in both chains", i, x, what);
             return -1;
         }
         c->seen[x] = 1;
@@ -2052,7 +2023,7 @@ lf_check_chain(struct lf_check *c, uint32_t i, unsigned head, unsigned n, unsign
         x = __atomic_load_n(lf_link(c->h, i, shift, x), __ATOMIC_RELAXED);
     }
     if (n != UINT32_MAX && x != A_NIL) {
-        lf_fail(c, "page %u: %s of %u chunks does not end (next %u)", i, what, n, x);
+        diag_report(&c->out, "page %u: %s of %u chunks does not end (next %u)", i, what, n, x);
         return -1;
     }
     return len;
@@ -2074,7 +2045,7 @@ lf_check_page(struct lf_check *c, uint32_t i)
         return -1;
     }
     if ((unsigned) len != count) {
-        return lf_fail(c, "page %u: anchor chain holds %lld chunks, count says %u", i,
+        return diag_report(&c->out, "page %u: anchor chain holds %lld chunks, count says %u", i,
                        (long long) len, count);
     }
     if (c->named[i]) {
@@ -2084,7 +2055,7 @@ lf_check_page(struct lf_check *c, uint32_t i)
                                  memory_order_relaxed);
         n = S_N(s);
         if (n > max) {
-            return lf_fail(c, "page %u: worker %u caches %u of its %u chunks", i, w, n, max);
+            return diag_report(&c->out, "page %u: worker %u caches %u of its %u chunks", i, w, n, max);
         }
         if (lf_check_chain(c, i, S_HEAD(s), n, max, "cache") < 0) {
             return -1;
@@ -2093,46 +2064,46 @@ lf_check_page(struct lf_check *c, uint32_t i)
             /* A worker killed while retiring the page (owner cleared, or
              * FULL, before its slot store) leaves this; nothing else does. */
             if ((c->dead_mask >> w & 1) && RD(lf_heap(c->h, w)->cls[cl].busy)) {
-                lf_note(c, "orphan", "page %u (class %u): %s, owner %u, still in dead "
+                diag_note(&c->out, "orphan", "page %u (class %u): %s, owner %u, still in dead "
                         "worker %u's slot", i, cl, lf_state_name(st), owner, w);
                 c->orphans++;
                 c->relax[cl] = 1;
                 c->live[cl] += max - count - n;
                 return 0;
             }
-            return lf_fail(c, "page %u: in worker %u's %s but %s with owner %u", i, w,
+            return diag_report(&c->out, "page %u: in worker %u's %s but %s with owner %u", i, w,
                            lf_word_name(NAMED_RESERVE(c->named[i])), lf_state_name(st), owner);
         }
     }
     switch (st) {
     case ST_ACTIVE:
         if (c->listed[i]) {
-            return lf_fail(c, "page %u: ACTIVE and on the class %u stack", i, cl);
+            return diag_report(&c->out, "page %u: ACTIVE and on the class %u stack", i, cl);
         }
         if (!c->named[i]) {
             c->orphans++;
             c->relax[cl] = 1;
-            lf_note(c, "orphan", "page %u (class %u, %u free chunks): ACTIVE in no "
+            diag_note(&c->out, "orphan", "page %u (class %u, %u free chunks): ACTIVE in no "
                     "worker's slot (its claimer or adopter died before the slot store)",
                     i, cl, count);
         }
         break;
     case ST_FULL:
         if (count != 0 || c->listed[i]) {
-            return lf_fail(c, "page %u: FULL with %u chunks%s", i, count,
+            return diag_report(&c->out, "page %u: FULL with %u chunks%s", i, count,
                            c->listed[i] ? ", listed" : "");
         }
         break;
     case ST_PARTIAL:
     case ST_EMPTY:
         if (st == ST_PARTIAL ? count == 0 || count >= max : count != max) {
-            return lf_fail(c, "page %u: %s with %u of %u chunks free", i,
+            return diag_report(&c->out, "page %u: %s with %u of %u chunks free", i,
                            lf_state_name(st), count, max);
         }
         if (!c->listed[i]) {
             c->orphans++;
             c->relax[cl] = 1;
-            lf_note(c, "orphan", "page %u (class %u, %u free chunks): %s but on no "
+            diag_note(&c->out, "orphan", "page %u (class %u, %u free chunks): %s but on no "
                     "stack (its popper or pusher died)", i, cl, count, lf_state_name(st));
         }
         break;
@@ -2140,10 +2111,10 @@ lf_check_page(struct lf_check *c, uint32_t i)
     if (!c->listed[i] && np != NOT_LISTED && st != ST_PARTIAL && st != ST_EMPTY
         && !(st == ST_ACTIVE && !c->named[i]))
     {
-        return lf_fail(c, "page %u: on no stack but next_partial is %u", i, np);
+        return diag_report(&c->out, "page %u: on no stack but next_partial is %u", i, np);
     }
     if (st != ST_ACTIVE && owner != LFSLAB_NO_OWNER) {
-        return lf_fail(c, "page %u: %s but owner is %u", i, lf_state_name(st), owner);
+        return diag_report(&c->out, "page %u: %s but owner is %u", i, lf_state_name(st), owner);
     }
     c->live[cl] += max - count - n;
     return 0;
@@ -2163,7 +2134,7 @@ lf_check_counters(struct lf_check *c)
         corrupt += RD(lf_heap(c->h, w)->corrupt);
     }
     if (corrupt) {
-        return lf_fail(c, "%llu impossible states were met at run time (a partial stack "
+        return diag_report(&c->out, "%llu impossible states were met at run time (a partial stack "
                        "gave a page that is not PARTIAL or EMPTY: ABA)",
                        (unsigned long long) corrupt);
     }
@@ -2180,11 +2151,11 @@ lf_check_counters(struct lf_check *c)
             diff = in - out > c->pages_of[cl] ? in - out - c->pages_of[cl]
                                               : c->pages_of[cl] - (in - out);
             if (diff > c->dead) {
-                return lf_fail(c, "class %u: counters say %llu pages, the zone has %llu",
+                return diag_report(&c->out, "class %u: counters say %llu pages, the zone has %llu",
                                cl, (unsigned long long) (in - out),
                                (unsigned long long) c->pages_of[cl]);
             }
-            lf_note(c, "note", "class %u: counters say %llu pages, the zone has %llu "
+            diag_note(&c->out, "note", "class %u: counters say %llu pages, the zone has %llu "
                     "(a worker died mid-operation)", cl, (unsigned long long) (in - out),
                     (unsigned long long) c->pages_of[cl]);
         }
@@ -2192,13 +2163,13 @@ lf_check_counters(struct lf_check *c)
             diff = allocs - frees > c->live[cl] ? allocs - frees - c->live[cl]
                                                 : c->live[cl] - (allocs - frees);
             if (!c->relax[cl] && diff > c->dead) {
-                return lf_fail(c, "class %u: %llu allocs - %llu frees = %llu live chunks, "
+                return diag_report(&c->out, "class %u: %llu allocs - %llu frees = %llu live chunks, "
                                "the pages hold %llu", cl, (unsigned long long) allocs,
                                (unsigned long long) frees,
                                (unsigned long long) (allocs - frees),
                                (unsigned long long) c->live[cl]);
             }
-            lf_note(c, "note", "class %u: counters say %llu live chunks, the pages hold "
+            diag_note(&c->out, "note", "class %u: counters say %llu live chunks, the pages hold "
                     "%llu (orphans or a worker that died mid-operation)", cl,
                     (unsigned long long) (allocs - frees), (unsigned long long) c->live[cl]);
         }
@@ -2217,7 +2188,8 @@ lfslab_check(struct zone *z, FILE *report)
     c.h = lf_hdr(z);
     c.base = z->base;
     c.size = z->size;
-    c.report = report;
+    c.out.report = report;
+    c.out.who = "lfslab_check";
     if (lf_check_header(&c) != 0) {
         return -1;
     }
@@ -2227,7 +2199,7 @@ lfslab_check(struct zone *z, FILE *report)
     c.named = calloc(c.npages, sizeof(*c.named));
     c.seen = malloc(c.P >> LFSLAB_MIN_SHIFT);
     if (!c.state || !c.in_run || !c.listed || !c.named || !c.seen) {
-        rc = lf_fail(&c, "out of memory for %u pages", c.npages);
+        rc = diag_report(&c.out, "out of memory for %u pages", c.npages);
         goto done;
     }
     lf_check_processes(&c);

@@ -11,12 +11,7 @@
 
 #include <stdint.h>
 
-#include "substrate/allocator.h"
 #include "substrate/zone.h"
-
-/* The ops table, as the registry lists it; lfslab's own tests use it
- * directly, since they link their own build of lfslab without the registry. */
-extern const struct allocator_ops lfslab_allocator;
 
 /* The zone's page lock (page runs, large requests, scavenging). */
 struct shmtx *lfslab_page_lock(struct zone *z);

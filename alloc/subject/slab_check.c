@@ -39,7 +39,7 @@ struct check {
     const struct slab_pool *pool;
     const unsigned char    *base;
     size_t                  size;
-    FILE                   *report;
+    struct diag_checker     out;    /* the report stream, "slab_check" */
     unsigned                shift, nslots, exact_shift;
     uint64_t                P, npages;
     const struct slab_page *desc;
@@ -47,18 +47,6 @@ struct check {
     /* per slot, from the pages */
     uint64_t                pages_of[16], used_of[16], open_of[16];
 };
-
-static int
-fail(struct check *c, const char *fmt, ...)
-{
-    va_list ap;
-    int     rc;
-
-    va_start(ap, fmt);
-    rc = diag_vreport(c->report, "slab_check", fmt, ap);
-    va_end(ap);
-    return rc;
-}
 
 /* Index of the descriptor at offset `off`, or -1 if it is not one. */
 static int64_t
@@ -79,55 +67,55 @@ check_header(struct check *c)
     uint64_t fixed, est, start;
 
     if (c->size < sizeof(struct slab_pool)) {
-        return fail(c, "zone of %zu bytes cannot hold the pool header", c->size);
+        return diag_report(&c->out, "zone of %zu bytes cannot hold the pool header", c->size);
     }
     if (pool->page_shift < 12 || pool->page_shift > 16) {
-        return fail(c, "page shift %u is not between 12 and 16", pool->page_shift);
+        return diag_report(&c->out, "page shift %u is not between 12 and 16", pool->page_shift);
     }
     c->shift = pool->page_shift;
     c->P = (uint64_t) 1 << c->shift;
     c->nslots = c->shift - SLAB_MIN_SHIFT;
     c->exact_shift = c->shift - 6;
     if (pool->min_shift != SLAB_MIN_SHIFT || pool->min_size != 8) {
-        return fail(c, "min_shift %llu / min_size %llu, expected 3 / 8",
+        return diag_report(&c->out, "min_shift %llu / min_size %llu, expected 3 / 8",
                     (unsigned long long) pool->min_shift,
                     (unsigned long long) pool->min_size);
     }
     if (pool->end != c->size) {
-        return fail(c, "end is %llu, the zone has %zu bytes",
+        return diag_report(&c->out, "end is %llu, the zone has %zu bytes",
                     (unsigned long long) pool->end, c->size);
     }
     fixed = sizeof(struct slab_pool) + c->nslots * (sizeof(struct slab_page) + sizeof(struct slab_stat));
     if (pool->stats != sizeof(struct slab_pool) + c->nslots * sizeof(struct slab_page)) {
-        return fail(c, "stats at offset %llu, expected %llu", (unsigned long long) pool->stats,
+        return diag_report(&c->out, "stats at offset %llu, expected %llu", (unsigned long long) pool->stats,
                     (unsigned long long) (sizeof(struct slab_pool) + c->nslots * sizeof(struct slab_page)));
     }
     if (pool->pages != fixed) {
-        return fail(c, "descriptors at offset %llu, expected %llu",
+        return diag_report(&c->out, "descriptors at offset %llu, expected %llu",
                     (unsigned long long) pool->pages, (unsigned long long) fixed);
     }
     if (pool->last < pool->pages || (pool->last - pool->pages) % sizeof(struct slab_page)
         || pool->last > c->size)
     {
-        return fail(c, "last descriptor offset %llu is not a descriptor boundary in the zone",
+        return diag_report(&c->out, "last descriptor offset %llu is not a descriptor boundary in the zone",
                     (unsigned long long) pool->last);
     }
     c->npages = (pool->last - pool->pages) / sizeof(struct slab_page);
     if (c->npages == 0) {
-        return fail(c, "zone has no pages");
+        return diag_report(&c->out, "zone has no pages");
     }
     est = (c->size - fixed) / (c->P + sizeof(struct slab_page));
     start = (fixed + est * sizeof(struct slab_page) + c->P - 1) & ~(c->P - 1);
     if (pool->start != start) {
-        return fail(c, "data start at offset %llu, expected %llu",
+        return diag_report(&c->out, "data start at offset %llu, expected %llu",
                     (unsigned long long) pool->start, (unsigned long long) start);
     }
     if (pool->start + c->npages * c->P > c->size || c->npages > est) {
-        return fail(c, "%llu pages of %llu bytes do not fit between the data start and the end",
+        return diag_report(&c->out, "%llu pages of %llu bytes do not fit between the data start and the end",
                     (unsigned long long) c->npages, (unsigned long long) c->P);
     }
     if (pool->pfree > c->npages) {
-        return fail(c, "pfree %llu exceeds the %llu pages", (unsigned long long) pool->pfree,
+        return diag_report(&c->out, "pfree %llu exceeds the %llu pages", (unsigned long long) pool->pfree,
                     (unsigned long long) c->npages);
     }
     c->desc = (const struct slab_page *) (c->base + pool->pages);
@@ -145,31 +133,31 @@ check_free_list(struct check *c)
 
     for (steps = 0; off != sentinel; steps++) {
         if (steps >= c->npages) {
-            return fail(c, "free list does not return to its sentinel within %llu runs",
+            return diag_report(&c->out, "free list does not return to its sentinel within %llu runs",
                         (unsigned long long) c->npages);
         }
         h = desc_index(c, off);
         if (h < 0) {
-            return fail(c, "free list: link to offset %llu is not a page descriptor",
+            return diag_report(&c->out, "free list: link to offset %llu is not a page descriptor",
                         (unsigned long long) off);
         }
         d = &c->desc[h];
         if ((d->prev & 3) != K_PAGE) {
-            return fail(c, "free list: page %lld has kind %llu, not a free page",
+            return diag_report(&c->out, "free list: page %lld has kind %llu, not a free page",
                         (long long) h, (unsigned long long) (d->prev & 3));
         }
         if ((d->prev & ~3ULL) != prev) {
-            return fail(c, "free list: page %lld's prev is %llu, expected %llu",
+            return diag_report(&c->out, "free list: page %lld's prev is %llu, expected %llu",
                         (long long) h, (unsigned long long) d->prev, (unsigned long long) prev);
         }
         L = d->slab;
         if (L == 0 || L & PAGE_START || (uint64_t) h + L > c->npages) {
-            return fail(c, "free list: run at page %lld has length %llu (zone has %llu pages)",
+            return diag_report(&c->out, "free list: run at page %lld has length %llu (zone has %llu pages)",
                         (long long) h, (unsigned long long) L, (unsigned long long) c->npages);
         }
         for (j = (uint64_t) h; j < (uint64_t) h + L; j++) {
             if (c->state[j] != ST_UNSEEN) {
-                return fail(c, "free list: page %llu is in two free runs", (unsigned long long) j);
+                return diag_report(&c->out, "free list: page %llu is in two free runs", (unsigned long long) j);
             }
             c->state[j] = j == (uint64_t) h ? ST_FREE_HEAD : ST_FREE;
             if (j == (uint64_t) h) {
@@ -177,7 +165,7 @@ check_free_list(struct check *c)
             }
             t = &c->desc[j];
             if (t->slab != 0 || t->next != 0 || (t->prev & 3) != K_PAGE) {
-                return fail(c, "free run at page %lld: page %llu is not marked free "
+                return diag_report(&c->out, "free run at page %lld: page %llu is not marked free "
                             "(slab %llu next %llu prev %llu)", (long long) h,
                             (unsigned long long) j, (unsigned long long) t->slab,
                             (unsigned long long) t->next, (unsigned long long) t->prev);
@@ -187,7 +175,7 @@ check_free_list(struct check *c)
             t = &c->desc[h + (int64_t) L - 1];
             /* The first run of a fresh zone has no tail marker (§2.3.7). */
             if (t->prev != off && !(h == 0 && L == c->npages && t->prev == 0)) {
-                return fail(c, "free run at page %lld: tail marker of page %llu is %llu, "
+                return diag_report(&c->out, "free run at page %lld: tail marker of page %llu is %llu, "
                             "expected %llu", (long long) h, (unsigned long long) (h + (int64_t) L - 1),
                             (unsigned long long) t->prev, (unsigned long long) off);
             }
@@ -197,14 +185,14 @@ check_free_list(struct check *c)
         off = d->next;
     }
     if (sum != pool->pfree) {
-        return fail(c, "free runs hold %llu pages, pfree says %llu",
+        return diag_report(&c->out, "free runs hold %llu pages, pfree says %llu",
                     (unsigned long long) sum, (unsigned long long) pool->pfree);
     }
     for (j = 0; j + 1 < c->npages; j++) {
         if ((c->state[j] == ST_FREE_HEAD || c->state[j] == ST_FREE)
             && c->state[j + 1] == ST_FREE_HEAD)
         {
-            return fail(c, "free runs are not maximal: page %llu ends a run and page %llu "
+            return diag_report(&c->out, "free runs are not maximal: page %llu ends a run and page %llu "
                         "starts another", (unsigned long long) j, (unsigned long long) j + 1);
         }
     }
@@ -232,14 +220,14 @@ check_chunk_page(struct check *c, uint64_t i)
         if (kind == K_SMALL ? (s < SLAB_MIN_SHIFT || s >= c->exact_shift)
                             : (s <= c->exact_shift || s >= c->shift))
         {
-            return fail(c, "page %llu: %s page with chunk shift %u", (unsigned long long) i,
+            return diag_report(&c->out, "page %llu: %s page with chunk shift %u", (unsigned long long) i,
                         kind == K_SMALL ? "small" : "big", s);
         }
         C = c->P >> s;
         if (kind == K_BIG) {
             mask = ((1ULL << C) - 1) << MAP_SHIFT;
             if (d->slab & ~mask & ~0xfULL) {
-                return fail(c, "page %llu: big page has bits outside its %llu-chunk map (%#llx)",
+                return diag_report(&c->out, "page %llu: big page has bits outside its %llu-chunk map (%#llx)",
                             (unsigned long long) i, (unsigned long long) C,
                             (unsigned long long) d->slab);
             }
@@ -260,7 +248,7 @@ check_chunk_page(struct check *c, uint64_t i)
             }
             for (w = 0; w < b; w++) {
                 if (!(bitmap[w / 64] & (1ULL << (w % 64)))) {
-                    return fail(c, "page %llu: bitmap chunk %llu of a %u-byte page is not reserved",
+                    return diag_report(&c->out, "page %llu: bitmap chunk %llu of a %u-byte page is not reserved",
                                 (unsigned long long) i, (unsigned long long) w, 1u << s);
                 }
             }
@@ -270,18 +258,18 @@ check_chunk_page(struct check *c, uint64_t i)
     slot = s - SLAB_MIN_SHIFT;
 
     if (used == 0) {
-        return fail(c, "page %llu: empty %u-byte chunk page was not released",
+        return diag_report(&c->out, "page %llu: empty %u-byte chunk page was not released",
                     (unsigned long long) i, 1u << s);
     }
     if (full) {
         if (d->next != 0 || d->prev != kind) {
-            return fail(c, "page %llu: full %u-byte chunk page is still linked "
+            return diag_report(&c->out, "page %llu: full %u-byte chunk page is still linked "
                         "(next %llu prev %llu)", (unsigned long long) i, 1u << s,
                         (unsigned long long) d->next, (unsigned long long) d->prev);
         }
     } else {
         if (d->next == 0) {
-            return fail(c, "page %llu: %u-byte chunk page with free chunks is not in its slot list",
+            return diag_report(&c->out, "page %llu: %u-byte chunk page with free chunks is not in its slot list",
                         (unsigned long long) i, 1u << s);
         }
         c->open_of[slot]++;
@@ -307,19 +295,19 @@ check_pages(struct check *c)
         switch (d->prev & 3) {
         case K_PAGE:
             if (!(d->slab & PAGE_START) || d->slab == PAGE_BUSY) {
-                return fail(c, "page %llu: neither in a free run nor the first page of a run "
+                return diag_report(&c->out, "page %llu: neither in a free run nor the first page of a run "
                             "(slab %#llx)", (unsigned long long) i, (unsigned long long) d->slab);
             }
             k = d->slab & ~PAGE_START;
             if (k == 0 || i + k > c->npages || d->next != 0 || d->prev != 0) {
-                return fail(c, "page %llu: run of %llu pages is malformed",
+                return diag_report(&c->out, "page %llu: run of %llu pages is malformed",
                             (unsigned long long) i, (unsigned long long) k);
             }
             for (j = i; j < i + k; j++) {
                 if (j > i && (c->desc[j].slab != PAGE_BUSY || c->desc[j].next != 0
                               || c->desc[j].prev != 0 || c->state[j] != ST_UNSEEN))
                 {
-                    return fail(c, "run at page %llu: page %llu is not marked busy",
+                    return diag_report(&c->out, "run at page %llu: page %llu is not marked busy",
                                 (unsigned long long) i, (unsigned long long) j);
                 }
                 c->state[j] = ST_RUN;
@@ -352,26 +340,26 @@ check_slots(struct check *c)
         prev = head;
         for (off = slots[slot].next, steps = 0; off != head; steps++) {
             if (steps >= c->npages) {
-                return fail(c, "slot %u list does not return to its head", 1u << s);
+                return diag_report(&c->out, "slot %u list does not return to its head", 1u << s);
             }
             i = desc_index(c, off);
             if (i < 0) {
-                return fail(c, "slot %u list: link to offset %llu is not a page descriptor",
+                return diag_report(&c->out, "slot %u list: link to offset %llu is not a page descriptor",
                             1u << s, (unsigned long long) off);
             }
             if (c->state[i] != ST_CHUNK) {
-                return fail(c, "slot %u list: page %lld is %s", 1u << s, (long long) i,
+                return diag_report(&c->out, "slot %u list: page %lld is %s", 1u << s, (long long) i,
                             c->state[i] == ST_CHUNK_LISTED ? "listed twice"
                                                            : "not a chunk page with free chunks");
             }
             if ((c->desc[i].prev & 3) != kind
                 || (kind != K_EXACT && (c->desc[i].slab & 0xf) != s))
             {
-                return fail(c, "slot %u list: page %lld belongs to another slot", 1u << s,
+                return diag_report(&c->out, "slot %u list: page %lld belongs to another slot", 1u << s,
                             (long long) i);
             }
             if ((c->desc[i].prev & ~3ULL) != prev) {
-                return fail(c, "slot %u list: page %lld's prev is %llu, expected %llu", 1u << s,
+                return diag_report(&c->out, "slot %u list: page %lld's prev is %llu, expected %llu", 1u << s,
                             (long long) i, (unsigned long long) (c->desc[i].prev & ~3ULL),
                             (unsigned long long) prev);
             }
@@ -381,7 +369,7 @@ check_slots(struct check *c)
             off = c->desc[i].next;
         }
         if (c->open_of[slot] != 0) {
-            return fail(c, "slot %u: %llu pages with free chunks are missing from its list",
+            return diag_report(&c->out, "slot %u: %llu pages with free chunks are missing from its list",
                         1u << s, (unsigned long long) c->open_of[slot]);
         }
         if (kind == K_SMALL) {
@@ -391,18 +379,18 @@ check_slots(struct check *c)
             usable = kind == K_EXACT ? 64 : c->P >> s;
         }
         if (stat[slot].total != c->pages_of[slot] * usable) {
-            return fail(c, "slot %u: total is %llu, its %llu pages hold %llu", 1u << s,
+            return diag_report(&c->out, "slot %u: total is %llu, its %llu pages hold %llu", 1u << s,
                         (unsigned long long) stat[slot].total,
                         (unsigned long long) c->pages_of[slot],
                         (unsigned long long) (c->pages_of[slot] * usable));
         }
         if (stat[slot].used != c->used_of[slot]) {
-            return fail(c, "slot %u: used is %llu, the bitmaps hold %llu", 1u << s,
+            return diag_report(&c->out, "slot %u: used is %llu, the bitmaps hold %llu", 1u << s,
                         (unsigned long long) stat[slot].used,
                         (unsigned long long) c->used_of[slot]);
         }
         if (stat[slot].fails > stat[slot].reqs) {
-            return fail(c, "slot %u: %llu fails of %llu requests", 1u << s,
+            return diag_report(&c->out, "slot %u: %llu fails of %llu requests", 1u << s,
                         (unsigned long long) stat[slot].fails,
                         (unsigned long long) stat[slot].reqs);
         }
@@ -420,14 +408,15 @@ slab_check(const struct slab_pool *pool, size_t size, FILE *report)
     c.pool = pool;
     c.base = (const unsigned char *) pool;
     c.size = size;
-    c.report = report;
+    c.out.report = report;
+    c.out.who = "slab_check";
 
     if (check_header(&c) != 0) {
         return -1;
     }
     c.state = calloc(c.npages, 1);
     if (c.state == NULL) {
-        return fail(&c, "out of memory for %llu pages", (unsigned long long) c.npages);
+        return diag_report(&c.out, "out of memory for %llu pages", (unsigned long long) c.npages);
     }
     rc = check_free_list(&c);
     if (rc == 0) {

@@ -26,28 +26,34 @@ diag_set(const char *fmt, ...)
 }
 
 int
-diag_vreport(FILE *report, const char *who, const char *fmt, va_list ap)
+diag_report(const struct diag_checker *c, const char *fmt, ...)
 {
-    char msg[400];
+    va_list ap;
+    char    msg[400];
 
+    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    diag_set("%s(): %s", who, msg);
-    if (report) {
-        fprintf(report, "%s\n", diag_buf);
+    va_end(ap);
+    diag_set("%s(): %s", c->who, msg);
+    if (c->report) {
+        fprintf(c->report, "%s\n", diag_buf);
     }
     return -1;
 }
 
-int
-diag_report(FILE *report, const char *who, const char *fmt, ...)
+void
+diag_note(const struct diag_checker *c, const char *kind, const char *fmt, ...)
 {
     va_list ap;
-    int     rc;
 
+    if (c->report == NULL) {
+        return;
+    }
+    fprintf(c->report, "%s(): %s: ", c->who, kind);
     va_start(ap, fmt);
-    rc = diag_vreport(report, who, fmt, ap);
+    vfprintf(c->report, fmt, ap);
     va_end(ap);
-    return rc;
+    fputc('\n', c->report);
 }
 
 const char *

@@ -20,13 +20,23 @@ void diag_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_vset(const char *fmt, va_list ap);
 
 /*
- * For integrity checks: record "WHO(): message" as the last message and, if
- * report is not NULL, write it there too, with a newline.  Returns -1, so
- * that a check can end with `return diag_report(...)`.
+ * For integrity checks.  A checker keeps one diag_checker in its context and
+ * stops at the first broken invariant with `return diag_report(&c->out, ...)`:
+ * the message, as "WHO(): message", becomes the last one and, when report is
+ * not NULL, is written there too with a newline.  Returns -1.
  */
-int diag_report(FILE *report, const char *who, const char *fmt, ...)
+struct diag_checker {
+    FILE       *report;      /* where messages also go; NULL: only diag_last() */
+    const char *who;         /* the checker's name, "slab_check" */
+};
+
+int diag_report(const struct diag_checker *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A finding that does not fail the check ("orphan", "note"): written to the
+ * report only, as "WHO(): KIND: message"; the last message is untouched. */
+void diag_note(const struct diag_checker *c, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int diag_vreport(FILE *report, const char *who, const char *fmt, va_list ap);
 
 /* The last message recorded, or "" if none since diag_clear(). */
 const char *diag_last(void);
