@@ -38,7 +38,7 @@ cmd_list(int argc, char **argv)
     all = allocator_all(&n);
     miss = allocator_missing(&nmiss);
     for (i = 0; i < n; i++) {
-        allocator_caps_string(all[i]->caps, caps, sizeof(caps));
+        allocator_caps_string(all[i], caps, sizeof(caps));
         if (strlen(all[i]->name) > wname) {
             wname = strlen(all[i]->name);
         }
@@ -52,7 +52,7 @@ cmd_list(int argc, char **argv)
         }
     }
     for (i = 0; i < n; i++) {
-        allocator_caps_string(all[i]->caps, caps, sizeof(caps));
+        allocator_caps_string(all[i], caps, sizeof(caps));
         printf("%-*s  %-*s  %s\n", (int) wname, all[i]->name, (int) wcaps, caps,
                all[i]->summary ? all[i]->summary : "");
     }

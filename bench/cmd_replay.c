@@ -119,9 +119,6 @@ replay_print_stats(const struct replay_state *s)
     struct alloc_stats st;
     unsigned           i;
 
-    if (s->ops->stats == NULL) {
-        return;
-    }
     memset(&st, 0, sizeof(st));
     s->ops->stats((struct zone *) &s->zone, &st);
     if (s->ops->caps & ALLOC_SLOT_STATS) {
@@ -134,7 +131,7 @@ replay_print_stats(const struct replay_state *s)
                    (unsigned long long) st.slot[i].fails);
         }
     }
-    if (s->ops->caps & ALLOC_PAGES) {
+    if (allocator_takes_pages(s->ops)) {
         printf("pages free %llu\n", (unsigned long long) st.pages_free);
     }
 }
@@ -151,10 +148,8 @@ replay_print_summary(const struct replay_state *s)
     printf("zone: %s, %s, %zu bytes", s->ops->name,
            zone_method_name(s->zone.method), s->zone.size);
     memset(&st, 0, sizeof(st));
-    if (s->ops->stats) {
-        s->ops->stats((struct zone *) &s->zone, &st);
-    }
-    if ((s->ops->caps & ALLOC_PAGES) && st.page_size) {
+    s->ops->stats((struct zone *) &s->zone, &st);
+    if (allocator_takes_pages(s->ops) && st.page_size) {
         printf(", %llu pages of %llu bytes", (unsigned long long) st.pages,
                (unsigned long long) st.page_size);
     }
@@ -164,7 +159,7 @@ replay_print_summary(const struct replay_state *s)
            (unsigned long long) r->frees, (unsigned long long) r->frees_skipped);
     printf("time: %.6f s, %.2f ns/op (the op loop only)\n", (double) r->ns / 1e9,
            t->nops ? (double) r->ns / (double) t->nops : 0.0);
-    if (s->ops->caps & ALLOC_PAGES) {
+    if (allocator_takes_pages(s->ops)) {
         printf("pages free: %llu\n", (unsigned long long) st.pages_free);
     }
 }
@@ -178,8 +173,8 @@ replay_geometry(const struct replay_opts *o, struct replay_state *s,
 
     *size = 0;
     *pages = 0;
-    if ((s->ops->caps & ALLOC_PAGES) && s->ops->zone_size_for_pages
-        && s->page_size != 0 && s->ops->zone_size_for_pages(1, params) == 0)
+    if (allocator_takes_pages(s->ops)
+        && s->page_size != 0 && allocator_zone_size_for_pages(s->ops, 1, params) == 0)
     {
         if (o->page_size) {
             return cli_error("%s: --pagesize %zu is not supported by \"%s\"",
@@ -193,7 +188,7 @@ replay_geometry(const struct replay_opts *o, struct replay_state *s,
         *size = (size_t) o->zone_size;
         return 0;
     }
-    if (!(s->ops->caps & ALLOC_PAGES)) {
+    if (!allocator_takes_pages(s->ops)) {
         *size = REPLAY_DEFAULT_ZONE;
         return 0;
     }
@@ -240,7 +235,7 @@ replay_run(const struct replay_opts *o, struct replay_state *s)
     memset(&params, 0, sizeof(params));
     s->page_size = (size_t) (o->page_size ? o->page_size
                              : s->trace.page_size ? s->trace.page_size
-                             : (s->ops->caps & ALLOC_PAGES) ? REPLAY_DEFAULT_PAGE : 0);
+                             : allocator_takes_pages(s->ops) ? REPLAY_DEFAULT_PAGE : 0);
     params.page_size = s->page_size;
     if (replay_geometry(o, s, &params, &size, &pages) != 0) {
         return CLI_EXIT_FAIL;

@@ -79,9 +79,7 @@ stat_print(struct zone *z, const struct allocator_ops *ops, const char *label)
     int                 walked = 0;
 
     memset(&st, 0, sizeof(st));
-    if (ops->stats) {
-        ops->stats(z, &st);
-    }
+    ops->stats(z, &st);
     zone_bytes = st.zone_bytes ? st.zone_bytes : z->size;
 
     printf("* shared memory: %s\n", label);

@@ -173,10 +173,8 @@ test_blocks(const struct allocator_ops *ops)
     uint64_t           rng = 5, tag = 1;
     size_t             i, n = 0, fails = 0;
 
-    CHECK((ops->caps & (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK))
-              == (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK)
-          && !(ops->caps & (ALLOC_BAD_FREE_DETECTED | ALLOC_ATTACH_BY_NAME
-                            | ALLOC_PRIVATE_HEAP | ALLOC_LOCK_COUNTERS)),
+    CHECK(ops->caps == (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE) && allocator_can_check(ops)
+          && !allocator_takes_pages(ops),
           "%s: caps %#x", ops->name, ops->caps);
     CHECK(ops->alloc_locked == NULL && ops->free_locked == NULL,
           "%s: Boost locks inside: no _locked forms", ops->name);
@@ -233,13 +231,14 @@ static void
 test_min_zone(const struct allocator_ops *ops)
 {
     struct zone z;
-    size_t      min = ops->min_zone_size(NULL);
-    void       *p;
+    size_t              min = allocator_min_zone_size(ops, NULL);
+    struct alloc_params params = alloc_params_resolve(NULL);
+    void               *p;
 
     memset(&z, 0, sizeof(z));
     CHECK(zone_create(&z, ZONE_ANON, min - 1, 0, NULL) == 0, "zone: %s", diag_last());
     diag_clear();
-    CHECK(ops->init(&z, NULL) == -1 && diag_last()[0], "%s: init of %zu bytes", ops->name,
+    CHECK(ops->init(&z, &params) == -1 && diag_last()[0], "%s: init of %zu bytes", ops->name,
           min - 1);
     zone_destroy(&z);
     if (open_zone(&z, ops, ZONE_ANON, min, NULL) != 0) {

@@ -334,7 +334,7 @@ ext_exhaust_child(const struct allocator_ops *ops)
     int                     bad = 0, miss = 0;
 
     proc_set_index(0);
-    if (allocator_zone_create(&z, ops, ZONE_ANON, ops->min_zone_size(&p), 0, &p, NULL) != 0) {
+    if (allocator_zone_create(&z, ops, ZONE_ANON, allocator_min_zone_size(ops, &p), 0, &p, NULL) != 0) {
         fprintf(stderr, "%s: minimal zone: %s\n", ops->name, diag_last());
         return 1;
     }
@@ -438,12 +438,12 @@ ext_wrong_free(const struct allocator_ops *ops)
 static void
 ext_refusals(const struct allocator_ops *ops)
 {
-    struct alloc_params p = { .nworkers = EXT_WORKERS };
+    struct alloc_params p = alloc_params_resolve(&(struct alloc_params) { .nworkers = EXT_WORKERS });
     struct zone         z;
-    size_t              min = ops->min_zone_size(&p);
+    size_t              min = allocator_min_zone_size(ops, &p);
     unsigned long       before;
 
-    CHECK(zone_create(&z, ZONE_ANON, min / 2, ops->zone_align(&p), NULL) == 0, "zone: %s",
+    CHECK(zone_create(&z, ZONE_ANON, min / 2, allocator_zone_align(ops, &p), NULL) == 0, "zone: %s",
           diag_last());
     before = diag_count();
     CHECK(ops->init(&z, &p) == -1, "%s: init accepted a zone of %zu bytes for %d workers",
@@ -617,7 +617,7 @@ main(int argc, char **argv)
         }
         printf("== %s: %s\n", ops->name, ops->summary);
         fflush(stdout);
-        CHECK(ops->caps == (ext_shared(ops) ? ALLOC_IN_SHM : ALLOC_PRIVATE_HEAP),
+        CHECK(ops->caps == (ext_shared(ops) ? ALLOC_IN_SHM : 0u) && !allocator_can_check(ops),
               "%s: caps %#x", ops->name, ops->caps);
         ext_blocks(ops);
         ext_workers(ops);

@@ -122,7 +122,7 @@ zone_bytes(size_t pages, size_t page, unsigned nworkers)
     memset(&p, 0, sizeof(p));
     p.page_size = page;
     p.nworkers = nworkers;
-    return lf->min_zone_size(&p) + pages * (page + 64);
+    return allocator_min_zone_size(lf, &p) + pages * (page + 64);
 }
 
 static int

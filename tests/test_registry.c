@@ -13,7 +13,7 @@
  *    NULL and, in a zone, counts a fail;
  *  - exhaustion (allocators in a zone): allocation returns NULL, never
  *    crashes, counts a fail, and the zone recovers after frees;
- *  - check() clean after every phase (ALLOC_CAN_CHECK);
+ *  - check() clean after every phase (where the allocator has one);
  *  - bad frees refused with a message and the zone byte-for-byte unchanged
  *    (ALLOC_BAD_FREE_DETECTED); allocators that cannot detect them say why
  *    in their summary;
@@ -51,7 +51,7 @@ caps_of(const struct allocator_ops *ops)
 {
     static char buf[256];
 
-    return allocator_caps_string(ops->caps, buf, sizeof(buf));
+    return allocator_caps_string(ops, buf, sizeof(buf));
 }
 
 static int
@@ -67,8 +67,8 @@ open_zone(struct zone *z, const struct allocator_ops *ops, size_t size, unsigned
 
     memset(&p, 0, sizeof(p));
     p.nworkers = nworkers;
-    if (ops->min_zone_size && size < ops->min_zone_size(&p)) {
-        size = ops->min_zone_size(&p);
+    if (size < allocator_min_zone_size(ops, &p)) {
+        size = allocator_min_zone_size(ops, &p);
     }
     if (allocator_zone_create(z, ops, ZONE_ANON, size, 0, &p, NULL) != 0) {
         CHECK(0, "%s: zone of %zu bytes: %s", ops->name, size, diag_last());
@@ -94,7 +94,7 @@ close_zone(struct zone *z)
 static void
 check_zone(struct zone *z, const char *phase)
 {
-    if (z->ops->caps & ALLOC_CAN_CHECK) {
+    if (allocator_can_check(z->ops)) {
         CHECK(z->ops->check(z, stderr) == 0, "%s: check after %s: %s", z->ops->name, phase,
               diag_last());
     }

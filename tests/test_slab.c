@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "substrate/allocator.h"
+#include "registry.h"
 #include "substrate/diag.h"
 #include "subject/slab.h"
 #include "testutil.h"
@@ -329,6 +330,34 @@ test_check_detects(void)
     free(pool);
 }
 
+/* allocator_zone_create() resolves the parameters and stamps the control
+ * block once init has succeeded: the name, the page size the slab reports,
+ * formatted.  A failed init leaves nothing stamped (and no zone). */
+static void
+test_zone_stamp(void)
+{
+    const struct allocator_ops *ops = allocator_find("slab");
+    struct alloc_params         p = { .page_size = 16384 };
+    struct zone                 z;
+
+    CHECK(ops != NULL, "slab: %s", diag_last());
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, 0, 8, NULL, NULL) == 0, "%s", diag_last());
+    CHECK(strcmp(z.ctl->allocator, "slab") == 0 && z.ctl->page_size == zone_os_page()
+          && atomic_load(&z.ctl->formatted) == 1 && z.ops == ops,
+          "default page: control block names \"%s\", page %llu", z.ctl->allocator,
+          (unsigned long long) z.ctl->page_size);
+    zone_destroy(&z);
+
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, 0, 8, &p, NULL) == 0, "%s", diag_last());
+    CHECK(z.ctl->page_size == 16384, "16 KiB pages: control block says %llu",
+          (unsigned long long) z.ctl->page_size);
+    zone_destroy(&z);
+
+    p.page_size = 3000;
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, 1 << 20, 0, &p, NULL) == -1,
+          "a page of 3000 bytes accepted");
+}
+
 int
 main(void)
 {
@@ -338,5 +367,6 @@ main(void)
     test_bad_frees(65536);
     test_calloc();
     test_check_detects();
+    test_zone_stamp();
     return test_summary("test_slab");
 }

@@ -121,7 +121,7 @@ test_init(void)
 {
     struct zone         z;
     struct alloc_params p;
-    size_t              min = ops->min_zone_size(NULL);
+    size_t              min = allocator_min_zone_size(ops, NULL);
     void               *a;
 
     memset(&p, 0, sizeof(p));
@@ -143,8 +143,9 @@ test_init(void)
         check_ok(&z, "the smallest zone");
         zone_destroy(&z);
     }
-    CHECK(ops->caps == (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK
-                        | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME),
+    CHECK(ops->caps == (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_BAD_FREE_DETECTED
+                        | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME)
+          && allocator_can_check(ops) && !allocator_takes_pages(ops),
           "caps %#x", ops->caps);
     CHECK(ops->alloc_locked && ops->free_locked, "locked forms");
 }

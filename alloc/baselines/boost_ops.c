@@ -148,9 +148,6 @@ boost_init(struct zone *z, enum boost_ipc_algo a, const char *name)
         boost_ipc_close(a, z->priv);
     }
     z->priv = mb;
-    snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "%s", name);
-    z->ctl->page_size = 0;
-    atomic_store(&z->ctl->formatted, 1);
     return 0;
 }
 
@@ -324,7 +321,7 @@ boost_data_offset(struct zone *z)
     const struct allocator_ops tag##_allocator = {                                       \
         .name = NAME,                                                                    \
         .summary = SUMMARY,                                                              \
-        .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK,               \
+        .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE,                                 \
         .min_zone_size = tag##_min_zone_size,                                            \
         .init = tag##_init,                                                              \
         .attach = tag##_attach,                                                          \

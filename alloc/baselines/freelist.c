@@ -441,7 +441,7 @@ freelist_init(struct zone *z, const struct alloc_params *p)
     uint32_t        policy;
     uint64_t        start = FL_START, end;
 
-    if (fl_policy_parse(p ? p->policy : NULL, &policy) != 0) {
+    if (fl_policy_parse(p->policy, &policy) != 0) {
         return -1;
     }
     if (z->size < freelist_min_zone_size(p)) {
@@ -481,10 +481,6 @@ freelist_init(struct zone *z, const struct alloc_params *p)
     fz->nfree = 1;
     fz->free_bytes = end - start;
 
-    if (z->ctl) {
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "freelist");
-        atomic_store(&z->ctl->formatted, 1);
-    }
     return 0;
 }
 
@@ -805,7 +801,7 @@ const struct allocator_ops freelist_allocator = {
     .summary = "plain malloc over shm: boundary tags, one address-ordered free list "
                "(offsets), first fit by default, best fit via policy \"best\"; "
                "linear search",
-    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK
+    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE
             | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
     .min_zone_size = freelist_min_zone_size,
     .init = freelist_init,

@@ -143,12 +143,6 @@ struct jeshm_proc {
     pid_t               pid;     /* the process that created the arena */
 };
 
-static unsigned
-jeshm_nworkers(const struct alloc_params *p)
-{
-    return p && p->nworkers ? p->nworkers : ALLOC_WORKERS_DEFAULT;
-}
-
 /* The header's offset: the last whole page of the zone. */
 static size_t
 jeshm_header_off(size_t size)
@@ -370,7 +364,7 @@ jeshm_unavailable(void)
 static size_t
 jeshm_min_zone_size(const struct alloc_params *p)
 {
-    return jeshm_nworkers(p) * JESHM_MIN_SLICE + zone_os_page();
+    return p->nworkers * JESHM_MIN_SLICE + zone_os_page();
 }
 
 static size_t
@@ -384,7 +378,7 @@ static int
 jeshm_init(struct zone *z, const struct alloc_params *p)
 {
     struct jeshm_header *h;
-    unsigned             n = jeshm_nworkers(p);
+    unsigned             n = p->nworkers;
     size_t               min = jeshm_min_zone_size(p);
 
     if (n > PROC_MAX - 1) {
@@ -405,10 +399,6 @@ jeshm_init(struct zone *z, const struct alloc_params *p)
     h->nworkers = n;
     h->slice_size = (z->size / n) & ~(zone_os_page() - 1);
     z->priv = NULL;
-    if (z->ctl) {
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "jemalloc-shm");
-        atomic_store(&z->ctl->formatted, 1);
-    }
     return 0;
 }
 

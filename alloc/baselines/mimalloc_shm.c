@@ -120,12 +120,6 @@ struct mishm_zone {
     uint64_t            fails;
 };
 
-static unsigned
-mishm_nworkers(const struct alloc_params *p)
-{
-    return p && p->nworkers ? p->nworkers : ALLOC_WORKERS_DEFAULT;
-}
-
 /* mimalloc loads, and is a 2.x (the arena and heap-in-arena API). */
 static const char *
 mishm_unavailable(void)
@@ -248,7 +242,7 @@ mishm_mine(struct zone *z)
 static size_t
 mishm_min_zone_size(const struct alloc_params *p)
 {
-    return mishm_nworkers(p) * MISHM_BLOCK;
+    return p->nworkers * MISHM_BLOCK;
 }
 
 static size_t
@@ -262,7 +256,7 @@ static int
 mishm_init(struct zone *z, const struct alloc_params *p)
 {
     struct mishm_zone *m;
-    unsigned           n = mishm_nworkers(p);
+    unsigned           n = p->nworkers;
 
     if (n > PROC_MAX - 1) {
         diag_set("mimalloc-shm: %u workers: at most %d (one slice per process index)", n,
@@ -288,10 +282,6 @@ mishm_init(struct zone *z, const struct alloc_params *p)
     m->nworkers = n;
     m->slice_size = z->size / n / MISHM_BLOCK * MISHM_BLOCK;
     z->priv = m;
-    if (z->ctl) {
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "mimalloc-shm");
-        atomic_store(&z->ctl->formatted, 1);
-    }
     return 0;
 }
 

@@ -48,13 +48,6 @@
 /* Failed allocations since init or attach, per allocator, in this process. */
 static uint64_t private_glibc_fails, private_je_fails, private_mi_fails;
 
-static size_t
-private_min_zone_size(const struct alloc_params *p)
-{
-    (void) p;
-    return 0;
-}
-
 /* glibc: the harness's malloc. */
 
 static int
@@ -296,8 +289,7 @@ private_mi_stats(struct zone *z, struct alloc_stats *out)
 const struct allocator_ops glibc_allocator = {
     .name = "glibc",
     .summary = "glibc malloc/free, " PRIVATE_SUMMARY,
-    .caps = ALLOC_PRIVATE_HEAP,
-    .min_zone_size = private_min_zone_size,
+    .caps = 0,               /* a private heap: not ALLOC_IN_SHM */
     .init = private_glibc_init,
     .attach = private_glibc_attach,
     .alloc = private_glibc_alloc,
@@ -309,9 +301,8 @@ const struct allocator_ops glibc_allocator = {
 const struct allocator_ops jemalloc_allocator = {
     .name = "jemalloc",
     .summary = "jemalloc 5.3 mallocx/dallocx with the thread cache, " PRIVATE_SUMMARY,
-    .caps = ALLOC_PRIVATE_HEAP,
+    .caps = 0,               /* a private heap: not ALLOC_IN_SHM */
     .unavailable = private_je_unavailable,
-    .min_zone_size = private_min_zone_size,
     .init = private_je_init,
     .attach = private_je_attach,
     .alloc = private_je_alloc,
@@ -323,9 +314,8 @@ const struct allocator_ops jemalloc_allocator = {
 const struct allocator_ops mimalloc_allocator = {
     .name = "mimalloc",
     .summary = "mimalloc 2.0 mi_malloc/mi_free, " PRIVATE_SUMMARY,
-    .caps = ALLOC_PRIVATE_HEAP,
+    .caps = 0,               /* a private heap: not ALLOC_IN_SHM */
     .unavailable = private_mi_unavailable,
-    .min_zone_size = private_min_zone_size,
     .init = private_mi_init,
     .attach = private_mi_attach,
     .alloc = private_mi_alloc,

@@ -462,7 +462,7 @@ tlsf_init(struct zone *z, const struct alloc_params *p)
     struct tl_zone *tz = (struct tl_zone *) z->base;
     uint64_t        start = TL_START, end;
 
-    if (p && p->policy && p->policy[0]) {
+    if (p->policy && p->policy[0]) {
         diag_set("tlsf_init(): unknown policy \"%s\" (tlsf has one fit, good fit, "
                  "and takes no policy)", p->policy);
         return -1;
@@ -499,10 +499,6 @@ tlsf_init(struct zone *z, const struct alloc_params *p)
     tz->nfree = 1;
     tz->free_bytes = end - start;
 
-    if (z->ctl) {
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "tlsf");
-        atomic_store(&z->ctl->formatted, 1);
-    }
     return 0;
 }
 
@@ -852,7 +848,7 @@ const struct allocator_ops tlsf_allocator = {
     .name = "tlsf",
     .summary = "two-level segregated fit (Masmano et al. 2004) over shm: 32 lists per "
                "power of two, bitmap search, O(1) good fit, immediate coalescing, offsets",
-    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_CAN_CHECK
+    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE
             | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
     .min_zone_size = tlsf_min_zone_size,
     .init = tlsf_init,

@@ -453,18 +453,10 @@ lf_page_shift(size_t page_size)
     return -1;
 }
 
-static size_t
-lf_param_page(const struct alloc_params *p)
-{
-    return p && p->page_size ? p->page_size : zone_os_page();
-}
-
 static unsigned
 lf_param_workers(const struct alloc_params *p)
 {
-    unsigned n = p && p->nworkers ? p->nworkers : ALLOC_WORKERS_DEFAULT;
-
-    return n < LFSLAB_WORKERS_MAX ? n : LFSLAB_WORKERS_MAX;
+    return p->nworkers < LFSLAB_WORKERS_MAX ? p->nworkers : LFSLAB_WORKERS_MAX;
 }
 
 struct lf_layout {
@@ -1393,7 +1385,7 @@ lfslab_usable_size(struct zone *z, void *p)
 static size_t
 lfslab_min_zone_size(const struct alloc_params *p)
 {
-    size_t page = lf_param_page(p);
+    size_t page = p->page_size;
     size_t desc_off = sizeof(struct lfslab_hdr)
                       + (lf_param_workers(p) + 1) * sizeof(struct lfslab_heap);
 
@@ -1406,7 +1398,7 @@ lfslab_min_zone_size(const struct alloc_params *p)
 static size_t
 lfslab_zone_align(const struct alloc_params *p)
 {
-    return lf_param_page(p);
+    return p->page_size;
 }
 
 static int
@@ -1415,7 +1407,7 @@ lfslab_init(struct zone *z, const struct alloc_params *p)
     struct lfslab_hdr  *h = lf_hdr(z);
     struct lfslab_desc *d;
     struct lf_layout    l;
-    size_t              page = lf_param_page(p);
+    size_t              page = p->page_size;
     int                 shift = lf_page_shift(page);
     unsigned            nworkers = lf_param_workers(p);
     uint32_t            i;
@@ -1463,11 +1455,6 @@ lfslab_init(struct zone *z, const struct alloc_params *p)
     h->free_run_head = 1;
     h->free_pages = l.npages;
 
-    if (z->ctl) {
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "lfslab");
-        z->ctl->page_size = page;
-        atomic_store(&z->ctl->formatted, 1);
-    }
     return 0;
 }
 
@@ -2235,7 +2222,7 @@ const struct allocator_ops lfslab_allocator = {
     .summary = "nginx's 2^n slots with no lock on the small path (per-worker pages, "
                "one CAS per cross-process free); page runs and large requests take "
                "the page lock",
-    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS | ALLOC_CAN_CHECK
+    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS
             | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
     .min_zone_size = lfslab_min_zone_size,
     .zone_align = lfslab_zone_align,

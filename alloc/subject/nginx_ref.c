@@ -132,7 +132,7 @@ nginx_ref_pool(struct zone *z)
 static size_t
 nginx_ref_page_size(const struct alloc_params *p)
 {
-    size_t ps = (p && p->page_size) ? p->page_size : zone_os_page();
+    size_t ps = p->page_size;
 
     if (ps < NGINX_REF_PAGE_MIN || ps > NGINX_REF_PAGE_MAX || (ps & (ps - 1))) {
         return 0;
@@ -215,7 +215,7 @@ nginx_ref_init(struct zone *z, const struct alloc_params *p)
     ps = nginx_ref_page_size(p);
     if (ps == 0) {
         diag_set("nginx: page size %zu is not a power of two from %d to %d",
-                 p ? p->page_size : (size_t) 0, NGINX_REF_PAGE_MIN, NGINX_REF_PAGE_MAX);
+                 p->page_size, NGINX_REF_PAGE_MIN, NGINX_REF_PAGE_MAX);
         return -1;
     }
     min = nginx_ref_zone_size_for_pages(1, p);
@@ -252,12 +252,6 @@ nginx_ref_init(struct zone *z, const struct alloc_params *p)
         return -1;
     }
 
-    if (z->ctl) {
-        memset(z->ctl->allocator, 0, sizeof(z->ctl->allocator));
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "nginx");
-        z->ctl->page_size = ps;
-        atomic_store(&z->ctl->formatted, 1);
-    }
     return 0;
 }
 
@@ -482,7 +476,7 @@ const struct allocator_ops nginx_allocator = {
     .summary = "nginx 1.22.1's own ngx_slab.c/ngx_shmtx.c (oracle and speed "
                "reference; Debian source, built not committed)",
     .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS
-            | ALLOC_PAGES | ALLOC_BAD_FREE_DETECTED,
+            | ALLOC_BAD_FREE_DETECTED,
     .zone_size_for_pages = nginx_ref_zone_size_for_pages,
     .min_zone_size = nginx_ref_min_zone_size,
     .zone_align = nginx_ref_zone_align,

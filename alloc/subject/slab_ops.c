@@ -9,21 +9,15 @@
 #include "subject/slab.h"
 
 static size_t
-slab_ops_page_size(const struct alloc_params *p)
-{
-    return p && p->page_size ? p->page_size : zone_os_page();
-}
-
-static size_t
 slab_ops_zone_size_for_pages(size_t pages, const struct alloc_params *p)
 {
-    return slab_zone_size_for_pages(pages, slab_ops_page_size(p));
+    return slab_zone_size_for_pages(pages, p->page_size);
 }
 
 static size_t
 slab_ops_min_zone_size(const struct alloc_params *p)
 {
-    return slab_min_zone_size(slab_ops_page_size(p));
+    return slab_min_zone_size(p->page_size);
 }
 
 /* nginx measures the data start as an address: a base aligned to the page
@@ -31,23 +25,18 @@ slab_ops_min_zone_size(const struct alloc_params *p)
 static size_t
 slab_ops_zone_align(const struct alloc_params *p)
 {
-    return slab_ops_page_size(p);
+    return p->page_size;
 }
 
 static int
 slab_ops_init(struct zone *z, const struct alloc_params *p)
 {
-    size_t page_size = slab_ops_page_size(p);
+    size_t page_size = p->page_size;
 
     if (slab_init((struct slab_pool *) z->base, z->size, page_size,
                   z->ctl ? z->ctl->lockstat : NULL) != 0)
     {
         return -1;
-    }
-    if (z->ctl) {
-        snprintf(z->ctl->allocator, sizeof(z->ctl->allocator), "slab");
-        z->ctl->page_size = page_size;
-        atomic_store(&z->ctl->formatted, 1);
     }
     return 0;
 }
@@ -168,9 +157,8 @@ const struct allocator_ops slab_allocator = {
     .name = "slab",
     .summary = "nginx 1.22.1's slab re-implemented byte-faithfully: 2^n slots in pages, "
                "first-fit page runs, offsets not pointers, lock counters",
-    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS | ALLOC_CAN_CHECK
-            | ALLOC_BAD_FREE_DETECTED | ALLOC_PAGES | ALLOC_LOCK_COUNTERS
-            | ALLOC_ATTACH_BY_NAME,
+    .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS
+            | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
     .zone_size_for_pages = slab_ops_zone_size_for_pages,
     .min_zone_size = slab_ops_min_zone_size,
     .zone_align = slab_ops_zone_align,

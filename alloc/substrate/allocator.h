@@ -1,15 +1,18 @@
 /*
- * allocator: the one interface every allocator implements, and the registry.
+ * allocator: the one interface every allocator implements.
  *
- * An allocator is a const ops table found by name.  The master calls init()
- * once on a fresh zone before forking; each worker calls attach() after
- * fork; then any process may alloc/free (within what `caps` allow).  The
- * driver never looks inside an allocator: everything it reports comes
- * through stats() and check().
+ * An allocator is a const ops table (alloc/registry.h finds it by name).
+ * allocator_zone_create() makes a zone for it and calls init() once, in the
+ * master, before forking; each worker calls attach() after fork; then any
+ * process may alloc/free, within what `caps` allow.  The driver never looks
+ * inside an allocator: everything it reports comes through stats() and
+ * check().
  *
- * caps are promises the driver relies on to refuse honestly: a workload that
- * frees in another process is not run on an allocator without
- * ALLOC_CROSS_PROCESS_FREE; it says so instead.
+ * Each fact about an allocator has one source.  caps holds what cannot be
+ * seen otherwise; what an optional member's presence already says (it can
+ * check itself, it takes a page count) is read from the pointer, through
+ * the helpers at the end of this file, never repeated as a cap.
+ * docs/adding-an-allocator.md walks through a new one.
  */
 #ifndef SHMBENCH_ALLOCATOR_H
 #define SHMBENCH_ALLOCATOR_H
@@ -20,23 +23,30 @@
 
 #include "substrate/zone.h"
 
+/*
+ * Promises the driver relies on to refuse honestly: a workload that frees in
+ * another process is not run on an allocator without
+ * ALLOC_CROSS_PROCESS_FREE; it says so instead.  An allocator without
+ * ALLOC_IN_SHM uses a private heap (a speed ceiling, not in the zone).
+ */
 enum alloc_caps {
     ALLOC_IN_SHM             = 1u << 0, /* blocks live in the shared zone */
     ALLOC_CROSS_PROCESS_FREE = 1u << 1, /* any process may free any block */
     ALLOC_SLOT_STATS         = 1u << 2, /* per-slot total/used/reqs/fails */
-    ALLOC_CAN_CHECK          = 1u << 3, /* check() walks every invariant */
-    ALLOC_BAD_FREE_DETECTED  = 1u << 4, /* refuses bad and double frees */
-    ALLOC_PAGES              = 1u << 5, /* understands a trace's `pages N` */
-    ALLOC_PRIVATE_HEAP       = 1u << 6, /* not in shared memory at all */
-    ALLOC_LOCK_COUNTERS      = 1u << 7, /* its lock counts into zone_ctl.lockstat */
-    ALLOC_ATTACH_BY_NAME     = 1u << 8, /* stats()/check() work from a process
+    ALLOC_BAD_FREE_DETECTED  = 1u << 3, /* refuses bad and double frees */
+    ALLOC_LOCK_COUNTERS      = 1u << 4, /* its lock counts into zone_ctl.lockstat */
+    ALLOC_ATTACH_BY_NAME     = 1u << 5, /* stats()/check() work from a process
                                            that attached the zone by name */
 };
 
-/* Parameters for init (zero = default). */
+/*
+ * Parameters for a zone's allocator.  Callers may leave fields 0 (or pass
+ * NULL); the ops always receive them resolved by alloc_params_resolve(),
+ * never NULL, so no allocator repeats the defaults.
+ */
 struct alloc_params {
-    size_t      page_size;   /* slab page size; 0 = the OS page */
-    const char *policy;      /* allocator-specific policy (e.g. "first"/"best") */
+    size_t      page_size;   /* page size of page-based allocators; 0 = the OS page */
+    const char *policy;      /* allocator-specific policy (e.g. "first"/"best"); NULL = none */
     unsigned    nworkers;    /* processes that will allocate (proc_index() 0 ..
                                 nworkers-1); per-process allocators cut the
                                 zone into that many slices; 0 = ALLOC_WORKERS_DEFAULT */
@@ -70,34 +80,58 @@ struct alloc_stats {
  * bytes of one free run, in the allocator's own list order.  Non-zero stops. */
 typedef int (*alloc_run_fn)(void *arg, uint64_t off, uint64_t len);
 
+/*
+ * The ops.  "Required" members are never NULL; an optional member may be
+ * NULL and says what that means.  Every `p` is resolved (see alloc_params).
+ * Sizes are in bytes; a refusal returns -1 or NULL and leaves one message in
+ * diag (substrate/diag.h).
+ */
 struct allocator_ops {
-    const char *name;
-    const char *summary;     /* one line for `shmbench list` */
+    const char *name;        /* required: the registry's name, "slab" */
+    const char *summary;     /* required: one line for `shmbench list` */
     unsigned    caps;        /* enum alloc_caps */
 
-    /* NULL if usable in this process, else why not (a library that could
-     * not be loaded at run time).  Optional: NULL means always usable. */
+    /* Optional; NULL: always usable.  Otherwise NULL if usable in this
+     * process, else why not (a library that could not be loaded). */
     const char *(*unavailable)(void);
 
-    /* Bytes a zone needs so that init gives exactly `pages` data pages
-     * (ALLOC_PAGES allocators); 0 if impossible. */
+    /* Optional; NULL: the allocator does not take a trace's `pages N`.  The
+     * zone size that makes init give exactly `pages` data pages; 0 if none. */
     size_t (*zone_size_for_pages)(size_t pages, const struct alloc_params *p);
 
-    /* Smallest zone init accepts. */
+    /* Optional; NULL: no minimum of its own beyond what zone_create needs. */
     size_t (*min_zone_size)(const struct alloc_params *p);
 
-    /* Alignment init needs for z->base (0 = the OS page). */
+    /* Optional; NULL: the OS page.  Alignment init needs for z->base. */
     size_t (*zone_align)(const struct alloc_params *p);
 
+    /* Required.  Format a fresh (zero-filled) zone, in the master.  The
+     * control block (name, page size, `formatted`) is stamped by
+     * allocator_zone_create() after this returns 0, not here. */
     int    (*init)(struct zone *z, const struct alloc_params *p);
-    int    (*attach)(struct zone *z);
-    void  *(*alloc)(struct zone *z, size_t size);
-    int    (*free)(struct zone *z, void *p);      /* -1: refused, zone unchanged */
-    size_t (*usable_size)(struct zone *z, void *p);
-    void   (*stats)(struct zone *z, struct alloc_stats *out);
-    int    (*check)(struct zone *z, FILE *report); /* 0 = consistent */
 
-    /* Optional (NULL if not applicable). */
+    /* Optional; NULL: nothing process-private to set up after fork. */
+    int    (*attach)(struct zone *z);
+
+    /* Required.  NULL on failure (counted in stats().fails). */
+    void  *(*alloc)(struct zone *z, size_t size);
+
+    /* Required.  0, or -1 when refused (a bad or double free, where
+     * ALLOC_BAD_FREE_DETECTED): the zone is then unchanged. */
+    int    (*free)(struct zone *z, void *p);
+
+    /* Optional; NULL: the granted size is unknown (granted = requested). */
+    size_t (*usable_size)(struct zone *z, void *p);
+
+    /* Required.  A snapshot; fields the allocator cannot know are 0. */
+    void   (*stats)(struct zone *z, struct alloc_stats *out);
+
+    /* Optional; NULL: the allocator cannot verify itself.  Walk every
+     * invariant, trusting nothing read; 0 = consistent, else -1 with the
+     * first violation in diag and, if report is not NULL, written there. */
+    int    (*check)(struct zone *z, FILE *report);
+
+    /* Optional; NULL: not applicable. */
     void  *(*alloc_locked)(struct zone *z, size_t size);  /* nginx's _locked forms: */
     int    (*free_locked)(struct zone *z, void *p);       /* caller holds the lock */
     size_t (*data_offset)(struct zone *z);        /* first data byte - base */
@@ -105,13 +139,44 @@ struct allocator_ops {
     void   (*fini)(struct zone *z);               /* release process-private state */
 };
 
-/* "in-shm,cross-free,..." for caps, into buf. */
-const char *allocator_caps_string(unsigned caps, char *buf, size_t len);
+/* p with its defaults filled in (p may be NULL): page_size 0 becomes the OS
+ * page, nworkers 0 becomes ALLOC_WORKERS_DEFAULT. */
+struct alloc_params alloc_params_resolve(const struct alloc_params *p);
+
+/* Whether the allocator takes a trace's `pages N` (zone_size_for_pages). */
+static inline int
+allocator_takes_pages(const struct allocator_ops *ops)
+{
+    return ops->zone_size_for_pages != NULL;
+}
+
+/* Whether the allocator can verify itself (check). */
+static inline int
+allocator_can_check(const struct allocator_ops *ops)
+{
+    return ops->check != NULL;
+}
+
+/* The zone size that gives exactly `pages` data pages; 0 if the allocator
+ * takes no page count or no zone gives that many.  p may be NULL. */
+size_t allocator_zone_size_for_pages(const struct allocator_ops *ops, size_t pages,
+    const struct alloc_params *p);
+
+/* The smallest zone init accepts (0: no minimum of its own).  p may be NULL. */
+size_t allocator_min_zone_size(const struct allocator_ops *ops, const struct alloc_params *p);
+
+/* The alignment init needs for the zone's base (0: the OS page).  p may be NULL. */
+size_t allocator_zone_align(const struct allocator_ops *ops, const struct alloc_params *p);
+
+/* "in-shm,cross-free,check,..." for the allocator, into buf: its caps, and
+ * "check" and "pages" for the optional members it has. */
+const char *allocator_caps_string(const struct allocator_ops *ops, char *buf, size_t len);
 
 /*
- * Convenience: create a zone sized for the allocator and format it.
- * If pages > 0 and the allocator has zone_size_for_pages, the zone gets
- * exactly that many pages; otherwise `size` bytes.  Returns 0 or -1 (diag).
+ * Create a zone sized for the allocator and format it: resolve p, size the
+ * zone (exactly `pages` data pages if pages > 0, else `size` bytes), refuse
+ * a zone below the minimum, create it, call init, stamp the control block.
+ * Returns 0 or -1 (diag); on failure nothing is left behind.
  */
 int allocator_zone_create(struct zone *z, const struct allocator_ops *ops,
     enum zone_method method, size_t size, size_t pages,
