@@ -60,9 +60,10 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "baselines/jemalloc_api.h"
+
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
-#include "substrate/dynlib.h"
 #include "substrate/proc.h"
 
 #define JESHM_MAGIC      "JESHM\0\0\1"
@@ -94,24 +95,6 @@ struct je_hooks {
     je_split_hook   *split;
     je_merge_hook   *merge;
 };
-
-#define JE_MALLOCX_ARENA(a)    ((((int) (a)) + 1) << 20)
-#define JE_MALLOCX_TCACHE_NONE (((-1) + 2) << 8)
-
-static int    (*je_mallctl)(const char *, void *, size_t *, void *, size_t);
-static void  *(*je_mallocx)(size_t, int);
-static void   (*je_dallocx)(void *, int);
-static size_t (*je_sallocx)(const void *, int);
-
-static const struct dynlib_sym jeshm_syms[] = {
-    { "mallctl", (void **) &je_mallctl },
-    { "mallocx", (void **) &je_mallocx },
-    { "dallocx", (void **) &je_dallocx },
-    { "sallocx", (void **) &je_sallocx },
-    { NULL, NULL },
-};
-
-static struct dynlib jeshm_lib = { .soname = "libjemalloc.so.2", .syms = jeshm_syms };
 
 /* Per slice, in the zone's header (shared).  Four share a cache line: the
  * bump pointer moves once per extent and fails counts failures only, so
@@ -306,7 +289,7 @@ jeshm_slice_index(struct zone *z)
                  "workers (proc_set_index 0..%u)", idx, h->nworkers, h->nworkers - 1);
         return -1;
     }
-    if ((why = dynlib_load(&jeshm_lib)) != NULL) {
+    if ((why = jemalloc_api_load()) != NULL) {
         diag_set("jemalloc-shm: %s", why);
         return -1;
     }
@@ -358,7 +341,7 @@ jeshm_open(struct zone *z)
 static const char *
 jeshm_unavailable(void)
 {
-    return dynlib_load(&jeshm_lib);
+    return jemalloc_api_load();
 }
 
 static size_t

@@ -53,48 +53,14 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "baselines/mimalloc_api.h"
+
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
-#include "substrate/dynlib.h"
 #include "substrate/proc.h"
 
 #define MISHM_BLOCK      ((size_t) 32 << 20)    /* mimalloc's arena block */
 #define MISHM_MAX_ARENAS 64                     /* mimalloc 2.0.9's MI_MAX_ARENAS */
-
-/* mimalloc's ABI, declared here so that the build needs no mimalloc header. */
-typedef struct mi_heap_s mi_heap_t;
-
-struct mi_heap_area {
-    void  *blocks;
-    size_t reserved, committed, used, block_size, full_block_size;
-};
-
-typedef bool (mi_visit_fn)(const mi_heap_t *, const struct mi_heap_area *, void *, size_t,
-                           void *);
-
-static bool       (*mi_manage_os_memory_ex)(void *, size_t, bool, bool, bool, int, bool,
-                                            int *);
-static mi_heap_t *(*mi_heap_new_in_arena)(int);
-static void      *(*mi_heap_malloc)(mi_heap_t *, size_t);
-static void       (*mi_free)(void *);
-static size_t     (*mi_usable_size)(const void *);
-static void       (*mi_heap_destroy)(mi_heap_t *);
-static bool       (*mi_heap_visit_blocks)(const mi_heap_t *, bool, mi_visit_fn *, void *);
-static int        (*mi_version)(void);
-
-static const struct dynlib_sym mishm_syms[] = {
-    { "mi_manage_os_memory_ex", (void **) &mi_manage_os_memory_ex },
-    { "mi_heap_new_in_arena", (void **) &mi_heap_new_in_arena },
-    { "mi_heap_malloc", (void **) &mi_heap_malloc },
-    { "mi_free", (void **) &mi_free },
-    { "mi_usable_size", (void **) &mi_usable_size },
-    { "mi_heap_destroy", (void **) &mi_heap_destroy },
-    { "mi_heap_visit_blocks", (void **) &mi_heap_visit_blocks },
-    { "mi_version", (void **) &mi_version },
-    { NULL, NULL },
-};
-
-static struct dynlib mishm_lib = { .soname = "libmimalloc.so.2", .syms = mishm_syms };
 
 /* An arena this process registered with mimalloc (process-private). */
 struct mishm_arena {
@@ -125,7 +91,7 @@ static const char *
 mishm_unavailable(void)
 {
     static char why[128];
-    const char *err = dynlib_load(&mishm_lib);
+    const char *err = mimalloc_api_load();
     int         v;
 
     if (err) {

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/jemalloc_api.h"
+#include "baselines/mimalloc_api.h"
+
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
-#include "substrate/dynlib.h"
 
 #define PRIVATE_SUMMARY "private heap: speed ceiling, not in shared memory; bad frees " \
                         "undetected"
@@ -102,29 +104,12 @@ private_glibc_stats(struct zone *z, struct alloc_stats *out)
     out->fails = private_glibc_fails;
 }
 
-/* jemalloc, through dlsym. */
-
-static int    (*je_mallctl)(const char *, void *, size_t *, void *, size_t);
-static void  *(*je_mallocx)(size_t, int);
-static void   (*je_dallocx)(void *, int);
-static size_t (*je_sallocx)(const void *, int);
-
-static const struct dynlib_sym private_je_syms[] = {
-    { "mallctl", (void **) &je_mallctl },
-    { "mallocx", (void **) &je_mallocx },
-    { "dallocx", (void **) &je_dallocx },
-    { "sallocx", (void **) &je_sallocx },
-    { NULL, NULL },
-};
-
-static struct dynlib private_je_lib = {
-    .soname = "libjemalloc.so.2", .syms = private_je_syms
-};
+/* jemalloc, through jemalloc_api.h. */
 
 static const char *
 private_je_unavailable(void)
 {
-    return dynlib_load(&private_je_lib);
+    return jemalloc_api_load();
 }
 
 static int
@@ -192,30 +177,12 @@ private_je_stats(struct zone *z, struct alloc_stats *out)
     out->fails = private_je_fails;
 }
 
-/* mimalloc, through dlsym. */
-
-static void  *(*mi_malloc)(size_t);
-static void   (*mi_free)(void *);
-static size_t (*mi_usable_size)(const void *);
-static void   (*mi_process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
-                                 size_t *, size_t *);
-
-static const struct dynlib_sym private_mi_syms[] = {
-    { "mi_malloc", (void **) &mi_malloc },
-    { "mi_free", (void **) &mi_free },
-    { "mi_usable_size", (void **) &mi_usable_size },
-    { "mi_process_info", (void **) &mi_process_info },
-    { NULL, NULL },
-};
-
-static struct dynlib private_mi_lib = {
-    .soname = "libmimalloc.so.2", .syms = private_mi_syms
-};
+/* mimalloc, through mimalloc_api.h. */
 
 static const char *
 private_mi_unavailable(void)
 {
-    return dynlib_load(&private_mi_lib);
+    return mimalloc_api_load();
 }
 
 static int
