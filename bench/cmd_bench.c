@@ -1,8 +1,8 @@
 /*
  * bench: a free/alloc churn, timed, over several allocators.
  *
- * One op sequence is drawn from the seed up front (splitmix64): the sizes
- * that fill N live slots, then per round a slot and a new size.  Every
+ * One op sequence is drawn from the seed up front (splitmix64, prng.h): the
+ * sizes that fill N live slots, then per round a slot and a new size.  Every
  * allocator replays the same sequence, so they differ only in themselves.
  * Runs are interleaved (repeat 1: A, B, ...; repeat 2: A, B, ...) so that a
  * drift of the machine hits all of them alike; each run gets a fresh zone and
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "prng.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 #include "substrate/proc.h"
@@ -118,23 +119,6 @@ struct bench_shared {
     struct shmtx_counters lock_at_end[PROC_MAX];
 };
 
-static uint64_t
-bench_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n). */
-static uint64_t
-bench_below(uint64_t *state, uint64_t n)
-{
-    return (uint64_t) (((unsigned __int128) bench_next(state) * n) >> 64);
-}
-
 static int
 bench_generate(struct bench_seq *q, uint64_t seed, uint64_t min, uint64_t max)
 {
@@ -147,11 +131,11 @@ bench_generate(struct bench_seq *q, uint64_t seed, uint64_t min, uint64_t max)
                          (unsigned long long) q->rounds);
     }
     for (i = 0; i < q->live; i++) {
-        q->fill[i] = (uint32_t) (min + bench_below(&state, span));
+        q->fill[i] = (uint32_t) (min + prng_below(&state, span));
     }
     for (i = 0; i < q->rounds; i++) {
-        q->round[i].slot = (uint32_t) bench_below(&state, q->live);
-        q->round[i].size = (uint32_t) (min + bench_below(&state, span));
+        q->round[i].slot = (uint32_t) prng_below(&state, q->live);
+        q->round[i].size = (uint32_t) (min + prng_below(&state, span));
     }
     return 0;
 }

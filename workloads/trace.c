@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "prng.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 
@@ -181,12 +182,7 @@ trace_line_end(struct trace_parser *p, const char *s, const char *e,
 static inline size_t
 trace_hash(uint64_t x)
 {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return (size_t) x;
+    return (size_t) prng_mix(x);
 }
 
 /* slot + 1 of `id` in the hash table, 0 if absent. */
