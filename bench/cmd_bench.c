@@ -403,10 +403,7 @@ bench_parse_allocs(char *list, struct bench_alloc *a)
             }
             *colon = '\0';
         }
-        a[n].ops = allocator_find(name);
-        if (a[n].ops == NULL) {
-            exit(cli_error("%s", diag_last()));
-        }
+        a[n].ops = cli_allocator(bench_cmd, name);
         if (a[n].locked && (a[n].ops->alloc_locked == NULL || a[n].ops->free_locked == NULL)) {
             cli_usage_error(bench_cmd, "allocator '%s' has no _locked forms (for '%s')",
                             name, a[n].label);

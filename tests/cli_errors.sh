@@ -110,10 +110,6 @@ part_errors() {
     trace good 'pages 4\na 1 8\na 2 5000\nf 1\n'
     expect 1 "shmbench: replay: zone of 4096 bytes is too small for \"slab\": the minimum is 8192 bytes" \
         "$B" replay --zone-size 4096 "$T/good.trace"
-    expect 1 "shmbench: unknown allocator \"nope\" (known: $known)" \
-        "$B" replay --alloc nope "$T/good.trace"
-    expect 1 "shmbench: unknown allocator \"nope\" (known: $known)" \
-        "$B" bench --alloc slab,nope --rounds 10
     expect 1 "shmbench: $T/none.trace: No such file or directory" \
         "$B" replay "$T/none.trace"
     expect 1 "shmbench: $T: Is a directory" "$B" replay "$T"
@@ -141,6 +137,44 @@ part_errors() {
         "$B" bench --sizes 9-3
     expect 2 "shmbench: unknown suffix ':fast' in --alloc (:nocount or :locked) (see 'shmbench bench --help')" \
         "$B" bench --alloc slab:fast
+    # An allocator name that names none is a usage error, in every command.
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench replay --help')" \
+        "$B" replay --alloc nope "$T/good.trace"
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench bench --help')" \
+        "$B" bench --alloc slab,nope --rounds 10
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench bench --help')" \
+        "$B" bench --alloc nope:nocount --rounds 10
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench stat --help')" \
+        "$B" stat --after-replay "$T/good.trace" --alloc nope
+    expect 2 "shmbench: --alloc needs an allocator name (see 'shmbench replay --help')" \
+        "$B" replay --alloc '' "$T/good.trace"
+    expect 2 "shmbench: --alloc needs an allocator name (see 'shmbench replay --help')" \
+        "$B" replay --alloc= "$T/good.trace"
+    expect 2 "shmbench: --alloc needs at least one allocator (see 'shmbench bench --help')" \
+        "$B" bench --alloc ''
+    expect 2 "shmbench: replay takes one allocator, not a list: --alloc 'slab,slab' (see 'shmbench replay --help')" \
+        "$B" replay --alloc slab,slab "$T/good.trace"
+    expect 2 "shmbench: stat takes one allocator, not a list: --alloc 'slab,tlsf' (see 'shmbench stat --help')" \
+        "$B" stat --after-replay "$T/good.trace" --alloc slab,tlsf
+    # Zone names that shm_open would refuse, or that name a directory.
+    expect 2 "shmbench: bad zone name '/a/b' for --keep: a '/' may only come first (see 'shmbench replay --help')" \
+        "$B" replay --keep /a/b "$T/good.trace"
+    expect 2 "shmbench: bad zone name '' for --keep: it is empty (see 'shmbench replay --help')" \
+        "$B" replay --keep '' "$T/good.trace"
+    expect 2 "shmbench: bad zone name '/' for --keep: it is empty (see 'shmbench replay --help')" \
+        "$B" replay --keep / "$T/good.trace"
+    expect 2 "shmbench: bad zone name '/..' for --keep: '.' and '..' are directories (see 'shmbench replay --help')" \
+        "$B" replay --keep /.. "$T/good.trace"
+    long=abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk
+    expect 2 "shmbench: bad zone name '/abcdefghijklmnopqrs...' for --keep: more than 62 characters (not counting a leading '/') (see 'shmbench replay --help')" \
+        "$B" replay --keep "/$long" "$T/good.trace"
+    expect 2 "shmbench: bad zone name '' for stat: it is empty (see 'shmbench stat --help')" \
+        "$B" stat ''
+    expect 2 "shmbench: bad zone name 'a/b' for stat: a '/' may only come first (see 'shmbench stat --help')" \
+        "$B" stat a/b
+    # (62 characters is a name: looked for, not refused)
+    expect 1 "shmbench: stat /${long%k}: zone_attach(posix): shm_open(\"/${long%k}\") failed: No such file or directory" \
+        "$B" stat "/${long%k}"
     expect 2 "shmbench: unknown zone method 'nope' (known: anon, devzero, sysv, posix, hugetlb) (see 'shmbench replay --help')" \
         "$B" replay --zone nope "$T/good.trace"
     expect 2 "shmbench: --keep needs --zone posix (see 'shmbench replay --help')" \
