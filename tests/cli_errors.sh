@@ -7,7 +7,8 @@
 #           valid edge cases (ID reuse, free of a failed allocation)
 #   stat    replay into a kept posix zone, `stat` it from this process (the
 #           slot table equals the replay's), then corrupt it: `stat` must
-#           refuse with exit 1, not die of a signal
+#           refuse with exit 1, not die of a signal; a FIFO and a directory
+#           in /dev/shm are refused at once
 #   bench   a short `bench` run prints its lines, with the op sequence's
 #           fragmentation figures pinned
 #   help    every --help prints usage and exits 0
@@ -19,7 +20,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/cli_test.XXXXXX") || exit 1
 ZONE=/shmbench-test-$$
 cleanup() {
     rm -rf "$T"
-    rm -f "/dev/shm${ZONE}"
+    rm -f "/dev/shm${ZONE}" "/dev/shm${ZONE}-fifo"
+    rmdir "/dev/shm${ZONE}-dir" 2> /dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -276,6 +278,25 @@ part_stat() {
             fail "stat of a corrupt zone ($what): $(cat "$T/err")"
         fi
     done
+
+    # What is not a regular file is refused at once, with what it is (the
+    # open of a FIFO would wait for a writer: timeout makes that a failure).
+    to=
+    command -v timeout > /dev/null && to="timeout 10"
+    if mkfifo "/dev/shm${ZONE}-fifo"; then
+        expect 1 "shmbench: stat ${ZONE}-fifo: zone_attach(posix): \"${ZONE}-fifo\" is a FIFO, not a shared-memory zone" \
+            $to "$B" stat "${ZONE}-fifo"
+        rm -f "/dev/shm${ZONE}-fifo"
+    else
+        fail "cannot make a FIFO in /dev/shm"
+    fi
+    if mkdir "/dev/shm${ZONE}-dir"; then
+        expect 1 "shmbench: stat ${ZONE}-dir: zone_attach(posix): \"${ZONE}-dir\" is a directory, not a shared-memory zone" \
+            "$B" stat "${ZONE}-dir"
+        rmdir "/dev/shm${ZONE}-dir"
+    else
+        fail "cannot make a directory in /dev/shm"
+    fi
 
     # A truncated object is refused by zone_attach.
     checks=$((checks + 1))
