@@ -3,8 +3,9 @@
 #
 # Black-box tests of the shmbench command line, one PART per ctest:
 #   errors  every kind of bad input gives its exact message and exit status
-#           (1 runtime, 2 usage), malformed traces with FILE:LINE; a few
-#           valid edge cases (ID reuse, free of a failed allocation)
+#           (1 runtime, 2 usage), malformed traces with FILE:LINE (a NUL
+#           byte named, control bytes escaped); a few valid edge cases (ID
+#           reuse, free of a failed allocation)
 #   stat    replay into a kept posix zone, `stat` it from this process (the
 #           slot table equals the replay's), then corrupt it: `stat` must
 #           refuse with exit 1, not die of a signal; a FIFO and a directory
@@ -107,6 +108,12 @@ part_errors() {
     trace unsupported '# tiny pages\npagesize 1024\npages 4\na 1 8\n'
     expect 1 "shmbench: $T/unsupported.trace:2: pagesize 1024 is not supported by \"slab\"" \
         "$B" replay "$T/unsupported.trace"
+    trace nul 'pages 4\na 1 8\000 9\n'
+    expect 1 "shmbench: $T/nul.trace:2: line holds a NUL byte (at byte 6): a trace is text" \
+        "$B" replay "$T/nul.trace"
+    trace escape 'pages 4\na 1 8\n\033[2J\033[31mred 2\n'
+    expect 1 "shmbench: $T/escape.trace:3: unknown op '\\x1b[2J\\x1b[31mred' (expected a, f, pages, pagesize or #)" \
+        "$B" replay "$T/escape.trace"
 
     # Runtime errors outside the trace: exit 1.
     trace good 'pages 4\na 1 8\na 2 5000\nf 1\n'
