@@ -1,11 +1,11 @@
 /*
  * cli: what the `shmbench` commands share.
  *
- * Messages and exit codes (docs/architecture.md, "Conventions"): a runtime failure prints
+ * Messages and exit codes (bench/README.md): a runtime failure prints
  * `shmbench: <what>: <why>` to stderr and exits 1; a usage error (unknown
- * command or option, missing argument, bad number) prints one line with a
- * hint to `--help` and exits 2; help goes to stdout and exits 0.  Options
- * are `--name VALUE` or `--name=VALUE`; commands parse their own.
+ * command or option, missing argument, bad number or name) prints one line
+ * with a hint to `--help` and exits 2; help goes to stdout and exits 0.
+ * Options are `--name VALUE` or `--name=VALUE`; commands parse their own.
  *
  * Each command is one file, bench/cmd_<name>.c, with its entry point and
  * help text declared here; shmbench.c dispatches.  The replay set-up (trace,
