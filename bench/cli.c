@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "substrate/diag.h"
+
 int
 cli_error(const char *fmt, ...)
 {
@@ -190,4 +192,54 @@ cli_zone_method(const char *cmd, const char *s)
                         "sysv, posix, hugetlb)", s);
     }
     return m;
+}
+
+const struct allocator_ops *
+cli_allocator(const char *cmd, const char *name)
+{
+    const struct allocator_ops     *ops;
+    const struct allocator_missing *miss;
+    size_t                          i, n;
+
+    if (name[0] == '\0') {
+        cli_usage_error(cmd, "--alloc needs an allocator name");
+    }
+    if (strchr(name, ',') != NULL) {
+        cli_usage_error(cmd, "%s takes one allocator, not a list: --alloc '%s'", cmd,
+                        name);
+    }
+    ops = allocator_find(name);
+    if (ops != NULL) {
+        return ops;
+    }
+    miss = allocator_missing(&n);
+    for (i = 0; i < n; i++) {
+        if (strcmp(miss[i].name, name) == 0) {
+            exit(cli_error("%s", diag_last()));
+        }
+    }
+    cli_usage_error(cmd, "%s", diag_last());
+}
+
+void
+cli_zone_name(const char *cmd, const char *what, const char *name)
+{
+    const char *rest = name[0] == '/' ? name + 1 : name;
+
+    if (rest[0] == '\0') {
+        cli_usage_error(cmd, "bad zone name '%s' for %s: it is empty", name, what);
+    }
+    if (strchr(rest, '/') != NULL) {
+        cli_usage_error(cmd, "bad zone name '%s' for %s: a '/' may only come first",
+                        name, what);
+    }
+    if (strcmp(rest, ".") == 0 || strcmp(rest, "..") == 0) {
+        cli_usage_error(cmd, "bad zone name '%s' for %s: '.' and '..' are directories",
+                        name, what);
+    }
+    /* ZONE_NAME_MAX bytes hold the '/', the name and a NUL. */
+    if (strlen(rest) > ZONE_NAME_MAX - 2) {
+        cli_usage_error(cmd, "bad zone name '%.20s...' for %s: more than %d characters "
+                        "(not counting a leading '/')", name, what, ZONE_NAME_MAX - 2);
+    }
 }

@@ -1,11 +1,11 @@
 /*
  * cli: what the `shmbench` commands share.
  *
- * Messages and exit codes (docs/architecture.md, "Conventions"): a runtime failure prints
+ * Messages and exit codes (bench/README.md): a runtime failure prints
  * `shmbench: <what>: <why>` to stderr and exits 1; a usage error (unknown
- * command or option, missing argument, bad number) prints one line with a
- * hint to `--help` and exits 2; help goes to stdout and exits 0.  Options
- * are `--name VALUE` or `--name=VALUE`; commands parse their own.
+ * command or option, missing argument, bad number or name) prints one line
+ * with a hint to `--help` and exits 2; help goes to stdout and exits 0.
+ * Options are `--name VALUE` or `--name=VALUE`; commands parse their own.
  *
  * Each command is one file, bench/cmd_<name>.c, with its entry point and
  * help text declared here; shmbench.c dispatches.  The replay set-up (trace,
@@ -67,6 +67,22 @@ uint64_t cli_bytes(const char *cmd, const char *opt, const char *s,
 /* Parse a zone method for CMD's --zone; a usage error if unknown. */
 enum zone_method cli_zone_method(const char *cmd, const char *s);
 
+/*
+ * The allocator called NAME, for CMD's --alloc.  A name no allocator has
+ * (the empty one, a list) is a usage error; one that the project knows but
+ * this build left out is a runtime failure (the build, not the command
+ * line, is at fault): both exit.
+ */
+const struct allocator_ops *cli_allocator(const char *cmd, const char *name);
+
+/*
+ * Check that NAME, given to CMD as `what` ("--keep", "stat"), is a posix
+ * zone name zone_create and zone_attach can take: an optional leading '/',
+ * then 1 to ZONE_NAME_MAX - 2 characters, no other '/', not "." or "..".
+ * A usage error otherwise, before anything is created or opened.
+ */
+void cli_zone_name(const char *cmd, const char *what, const char *name);
+
 /* The commands: argv[0] is the command name.  They return the exit code. */
 int cmd_list(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
@@ -82,7 +98,7 @@ extern const char cmd_bench_help[];
 struct replay_opts {
     const char      *cmd;         /* command name, for messages */
     const char      *trace_path;
-    const char      *alloc_name;  /* NULL: the first registered allocator */
+    const struct allocator_ops *ops; /* NULL: the first registered allocator */
     enum zone_method method;
     uint64_t         zone_size;   /* 0: from the trace's `pages` */
     uint64_t         page_size;   /* 0: from the trace, else 4096 */

@@ -1,8 +1,8 @@
 /*
  * bench: a free/alloc churn, timed, over several allocators.
  *
- * One op sequence is drawn from the seed up front (splitmix64): the sizes
- * that fill N live slots, then per round a slot and a new size.  Every
+ * One op sequence is drawn from the seed up front (workloads/churn.h): the
+ * sizes that fill N live slots, then per round a slot and a new size.  Every
  * allocator replays the same sequence, so they differ only in themselves.
  * Runs are interleaved (repeat 1: A, B, ...; repeat 2: A, B, ...) so that a
  * drift of the machine hits all of them alike; each run gets a fresh zone and
@@ -16,6 +16,11 @@
  * ns/op is that wall time over all workers' ops (docs/metrics.md: throughput).
  * Every worker frees only its own blocks: this churn measures the
  * allocator's shared state and lock, not cross-process frees.
+ *
+ * cmd_bench() reads as the command does: parse the options, pick the
+ * allocators, draw the sequence, run every repeat of every allocator
+ * (bench_run: a fresh zone, then one process's churn or the workers'), and
+ * print one report after the other.
  */
 #include <sched.h>
 #include <stdatomic.h>
@@ -25,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "churn.h"
 #include "cli.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
@@ -75,20 +81,20 @@ const char cmd_bench_help[] =
     "      failed allocations in the rounds (and the fill) of one run, if any\n"
     "  frag NAME internal P% (live L bytes, granted G)\n"
     "      internal fragmentation 1 - L/G of the blocks live at the end of the\n"
-    "      last run: L requested bytes, G their usable_size (design section 4)\n"
+    "      last run: L requested bytes, G their usable_size (docs/metrics.md)\n"
     "  lock NAME acquisitions N contended N\n"
     "      the zone lock's counters over the last run's rounds, for allocators\n"
     "      with lock counters, when counting was on\n";
 
-struct bench_round {
-    uint32_t slot;
-    uint32_t size;
-};
+static const char bench_cmd[] = "bench";
 
-struct bench_seq {
-    uint32_t           *fill;      /* live sizes */
-    struct bench_round *round;
-    uint64_t            live, rounds;
+/* What bench is asked to do: its options. */
+struct bench_opts {
+    const char         *alloc_list;   /* --alloc as given; NULL: all */
+    struct churn_params churn;        /* --sizes, --live, --rounds, --seed */
+    uint64_t            repeat;
+    uint64_t            zone_size;
+    uint64_t            procs;
 };
 
 struct bench_alloc {
@@ -97,6 +103,7 @@ struct bench_alloc {
     int                         counting;
     int                         locked;    /* use the _locked forms, no lock */
     double                     *ns;        /* ns/op per repeat */
+    double                      median, min, max;  /* of ns[] */
     uint64_t                    fails, fill_fails;
     struct shmtx_report         lock;
     int                         have_lock;
@@ -118,48 +125,39 @@ struct bench_shared {
     struct shmtx_counters lock_at_end[PROC_MAX];
 };
 
-static uint64_t
-bench_next(uint64_t *state)
+/* ---- one run ---- */
+
+/* A worker of a --procs run: say it is ready, wait for the release. */
+static void
+bench_barrier(struct bench_shared *sh)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n). */
-static uint64_t
-bench_below(uint64_t *state, uint64_t n)
-{
-    return (uint64_t) (((unsigned __int128) bench_next(state) * n) >> 64);
-}
-
-static int
-bench_generate(struct bench_seq *q, uint64_t seed, uint64_t min, uint64_t max)
-{
-    uint64_t i, state = seed, span = max - min + 1;
-
-    q->fill = malloc(q->live * sizeof(*q->fill));
-    q->round = malloc(q->rounds * sizeof(*q->round));
-    if (q->fill == NULL || q->round == NULL) {
-        return cli_error("bench: out of memory for %llu rounds",
-                         (unsigned long long) q->rounds);
+    atomic_fetch_add(&sh->ready, 1);
+    while (!atomic_load_explicit(&sh->go, memory_order_acquire)) {
+        sched_yield();
     }
+}
+
+/* What is live in the slots now, requested and granted, for the internal
+ * fragmentation (docs/metrics.md). */
+static void
+bench_live(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
+    void *const *slot, const uint32_t *size)
+{
+    uint64_t i;
+
+    a->live_bytes = a->granted_bytes = 0;
     for (i = 0; i < q->live; i++) {
-        q->fill[i] = (uint32_t) (min + bench_below(&state, span));
+        if (slot[i] != NULL) {
+            a->live_bytes += size[i];
+            a->granted_bytes += a->ops->usable_size ? a->ops->usable_size(z, slot[i]) : 0;
+        }
     }
-    for (i = 0; i < q->rounds; i++) {
-        q->round[i].slot = (uint32_t) bench_below(&state, q->live);
-        q->round[i].size = (uint32_t) (min + bench_below(&state, span));
-    }
-    return 0;
 }
 
 /* One process's part of a run: fill, wait at the barrier (if any), churn
  * from round `first`, record the end time and what was live at the end. */
 static int
-bench_churn(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
+bench_churn(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
     uint64_t first, struct bench_shared *sh, unsigned w, uint64_t *t0_out,
     uint64_t *t1_out)
 {
@@ -186,16 +184,13 @@ bench_churn(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
     }
 
     if (sh) {
-        atomic_fetch_add(&sh->ready, 1);
-        while (!atomic_load_explicit(&sh->go, memory_order_acquire)) {
-            sched_yield();
-        }
+        bench_barrier(sh);
     } else if (ops->caps & ALLOC_LOCK_COUNTERS) {
         shmtx_counters_reset(z->ctl->lockstat);
     }
 
     t0 = clock_ns();
-    for (i = 0, j = first; i < q->rounds; i++, j = j + 1 == q->rounds ? 0 : j + 1) {
+    for (i = 0, j = first; i < q->rounds; i++, j = churn_after(q, j)) {
         uint32_t k = q->round[j].slot;
         p = slot[k];
         if (p != NULL && release(z, p) != 0) {
@@ -217,14 +212,7 @@ bench_churn(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
                        (unsigned long long) i, diag_last());
     }
 
-    /* Internal fragmentation of what is live now (docs/metrics.md). */
-    a->live_bytes = a->granted_bytes = 0;
-    for (i = 0; i < q->live; i++) {
-        if (slot[i] != NULL) {
-            a->live_bytes += size[i];
-            a->granted_bytes += ops->usable_size ? ops->usable_size(z, slot[i]) : 0;
-        }
-    }
+    bench_live(a, q, z, slot, size);
     for (i = 0; i < q->live && rc == 0; i++) {
         if (slot[i] != NULL) {
             release(z, slot[i]);      /* private heaps outlive the zone */
@@ -246,52 +234,70 @@ bench_churn(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
     return rc;
 }
 
-/* --procs: fork the workers, release them together, reap them. */
-static int
-bench_run_procs(struct bench_alloc *a, const struct bench_seq *q, struct zone *z,
-    unsigned procs, uint64_t *t0, uint64_t *t1)
-{
-    struct bench_shared *sh;
-    pid_t                pid[BENCH_MAX_PROCS];
-    unsigned             w, started = 0;
-    int                  rc = 0, st;
+/* ---- the workers of a --procs run ---- */
 
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED) {
-        return cli_error("bench: mmap of the workers' area failed");
+/* Worker w's life, in the child: attach, churn its part, exit with the
+ * command's status. */
+static _Noreturn void
+bench_worker(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
+    unsigned procs, struct bench_shared *sh, unsigned w)
+{
+    uint64_t t0, t1;
+
+    proc_set_index((int) w);
+    if (a->ops->attach && a->ops->attach(z) != 0) {
+        _exit(cli_error("bench: %s: attach: %s", a->label, diag_last()));
     }
-    memset(sh, 0, sizeof(*sh));
+    _exit(bench_churn(a, q, z, churn_first(q, w, procs), sh, w, &t0, &t1));
+}
+
+/* Fork the workers; *started counts those that run (all, unless a fork
+ * failed). */
+static int
+bench_workers_start(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
+    unsigned procs, struct bench_shared *sh, pid_t *pid, unsigned *started)
+{
+    unsigned w;
+
     fflush(stdout);
     for (w = 0; w < procs; w++) {
         pid[w] = fork();
         if (pid[w] < 0) {
-            rc = cli_error("bench: fork failed");
-            break;
+            return cli_error("bench: fork failed");
         }
         if (pid[w] == 0) {
-            uint64_t x0, x1;
-            proc_set_index((int) w);
-            if (a->ops->attach && a->ops->attach(z) != 0) {
-                _exit(cli_error("bench: %s: attach: %s", a->label, diag_last()));
-            }
-            _exit(bench_churn(a, q, z, w * q->rounds / procs, sh, w, &x0, &x1));
+            bench_worker(a, q, z, procs, sh, w);
         }
-        started++;
+        (*started)++;
     }
-    while (rc == 0 && atomic_load(&sh->ready) < procs) {
-        sched_yield();
-    }
-    if (a->ops->caps & ALLOC_LOCK_COUNTERS) {
-        shmtx_counters_reset(z->ctl->lockstat);     /* workers wait at the barrier */
-    }
-    *t0 = clock_ns();
-    atomic_store_explicit(&sh->go, 1, memory_order_release);
+    return 0;
+}
+
+/* Reap the workers; rc: the run's status so far (the first failure is the
+ * one reported). */
+static int
+bench_workers_reap(const struct bench_alloc *a, const pid_t *pid, unsigned started,
+    int rc)
+{
+    unsigned w;
+    int      st;
+
     for (w = 0; w < started; w++) {
         if (waitpid(pid[w], &st, 0) != pid[w] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             rc = rc ? rc : cli_error("bench: %s: worker %u failed", a->label, w);
         }
     }
-    *t1 = *t0;
+    return rc;
+}
+
+/* The workers' counts, summed into `a`; *t1 gets the last one's end. */
+static void
+bench_workers_sum(struct bench_alloc *a, const struct bench_shared *sh,
+    unsigned started, uint64_t t0, uint64_t *t1)
+{
+    unsigned w;
+
+    *t1 = t0;
     a->fails = a->fill_fails = a->live_bytes = a->granted_bytes = 0;
     for (w = 0; w < started; w++) {
         *t1 = sh->w[w].end > *t1 ? sh->w[w].end : *t1;
@@ -303,13 +309,42 @@ bench_run_procs(struct bench_alloc *a, const struct bench_seq *q, struct zone *z
     if (a->ops->caps & ALLOC_LOCK_COUNTERS) {
         shmtx_report(sh->lock_at_end, &a->lock);   /* the rounds only */
     }
+}
+
+/* --procs: fork the workers, release them together, reap them. */
+static int
+bench_run_procs(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
+    unsigned procs, uint64_t *t0, uint64_t *t1)
+{
+    struct bench_shared *sh;
+    pid_t                pid[BENCH_MAX_PROCS];
+    unsigned             started = 0;
+    int                  rc;
+
+    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        return cli_error("bench: mmap of the workers' area failed");
+    }
+    memset(sh, 0, sizeof(*sh));
+    rc = bench_workers_start(a, q, z, procs, sh, pid, &started);
+    while (rc == 0 && atomic_load(&sh->ready) < procs) {
+        sched_yield();
+    }
+    if (a->ops->caps & ALLOC_LOCK_COUNTERS) {
+        shmtx_counters_reset(z->ctl->lockstat);     /* workers wait at the barrier */
+    }
+    *t0 = clock_ns();
+    atomic_store_explicit(&sh->go, 1, memory_order_release);
+    rc = bench_workers_reap(a, pid, started, rc);
+    bench_workers_sum(a, sh, started, *t0, t1);
     munmap(sh, sizeof(*sh));
     return rc;
 }
 
-/* One run of `a` over the sequence: *ns gets the ns/op (aggregate). */
+/* One run of `a` over the sequence, in a fresh zone: *ns gets the ns/op
+ * (aggregate). */
 static int
-bench_run(struct bench_alloc *a, const struct bench_seq *q, size_t zone_size,
+bench_run(struct bench_alloc *a, const struct churn_seq *q, size_t zone_size,
     unsigned procs, double *ns)
 {
     const struct allocator_ops *ops = a->ops;
@@ -340,6 +375,214 @@ bench_run(struct bench_alloc *a, const struct bench_seq *q, size_t zone_size,
     return rc;
 }
 
+/* ---- options ---- */
+
+/* Split "A,B:nocount,..." into a[]; returns the count. */
+static size_t
+bench_parse_allocs(char *list, struct bench_alloc *a)
+{
+    char   *name, *save = NULL, *colon;
+    size_t  n = 0;
+
+    for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        if (n == BENCH_MAX_ALLOCS) {
+            cli_usage_error(bench_cmd, "at most %d allocators", BENCH_MAX_ALLOCS);
+        }
+        a[n].label = strdup(name);
+        a[n].counting = 1;
+        a[n].locked = 0;
+        colon = strchr(name, ':');
+        if (colon) {
+            if (strcmp(colon, ":nocount") == 0) {
+                a[n].counting = 0;
+            } else if (strcmp(colon, ":locked") == 0) {
+                a[n].locked = 1;
+            } else {
+                cli_usage_error(bench_cmd, "unknown suffix '%s' in --alloc (:nocount or "
+                                ":locked)", colon);
+            }
+            *colon = '\0';
+        }
+        a[n].ops = cli_allocator(bench_cmd, name);
+        if (a[n].locked && (a[n].ops->alloc_locked == NULL || a[n].ops->free_locked == NULL)) {
+            cli_usage_error(bench_cmd, "allocator '%s' has no _locked forms (for '%s')",
+                            name, a[n].label);
+        }
+        n++;
+    }
+    if (n == 0) {
+        cli_usage_error(bench_cmd, "--alloc needs at least one allocator");
+    }
+    return n;
+}
+
+static void
+bench_parse_sizes(const char *s, uint64_t *min, uint64_t *max)
+{
+    char        buf[64];
+    const char *dash = strchr(s, '-');
+
+    if (strlen(s) >= sizeof(buf)) {
+        cli_usage_error(bench_cmd, "bad size range '%s' for --sizes (expected MIN-MAX)", s);
+    }
+    strcpy(buf, s);
+    if (dash) {
+        buf[dash - s] = '\0';
+    }
+    if (cli_parse_bytes(buf, min) != 0
+        || cli_parse_bytes(dash ? dash + 1 : buf, max) != 0 || *min > *max
+        || *max > UINT32_MAX)
+    {
+        cli_usage_error(bench_cmd, "bad size range '%s' for --sizes (expected MIN-MAX, "
+                        "MIN <= MAX < 4g)", s);
+    }
+}
+
+/* The command line into *o, defaults first; a usage error exits. */
+static void
+bench_parse(int argc, char **argv, struct bench_opts *o)
+{
+    const char        *cmd = bench_cmd;
+    const char        *val;
+    int                k;
+
+    memset(o, 0, sizeof(*o));
+    o->churn.min_size = 8;
+    o->churn.max_size = 2048;
+    o->churn.live = 1000;
+    o->churn.rounds = 1000000;
+    o->churn.seed = 1;
+    o->repeat = 5;
+    o->zone_size = 64u << 20;
+    o->procs = 1;
+    for (k = 1; k < argc; k++) {
+        if (cli_option(cmd, argc, argv, &k, "--alloc", &val)) {
+            o->alloc_list = val;
+        } else if (cli_option(cmd, argc, argv, &k, "--sizes", &val)) {
+            bench_parse_sizes(val, &o->churn.min_size, &o->churn.max_size);
+        } else if (cli_option(cmd, argc, argv, &k, "--live", &val)) {
+            o->churn.live = cli_number(cmd, "--live", val, 1, 1u << 28);
+        } else if (cli_option(cmd, argc, argv, &k, "--rounds", &val)) {
+            o->churn.rounds = cli_number(cmd, "--rounds", val, 1, 1u << 30);
+        } else if (cli_option(cmd, argc, argv, &k, "--seed", &val)) {
+            o->churn.seed = cli_number(cmd, "--seed", val, 0, UINT64_MAX);
+        } else if (cli_option(cmd, argc, argv, &k, "--repeat", &val)) {
+            o->repeat = cli_number(cmd, "--repeat", val, 1, 1000);
+        } else if (cli_option(cmd, argc, argv, &k, "--zone-size", &val)) {
+            o->zone_size = cli_bytes(cmd, "--zone-size", val, 1, SIZE_MAX / 2);
+        } else if (cli_option(cmd, argc, argv, &k, "--procs", &val)) {
+            o->procs = cli_number(cmd, "--procs", val, 1, BENCH_MAX_PROCS);
+        } else {
+            cli_unknown_option(cmd, argv[k]);
+        }
+    }
+}
+
+/* The allocators to run into a[]: --alloc's, else every one built in (at
+ * most BENCH_MAX_ALLOCS).  Returns their count, 0 if there is none. */
+static size_t
+bench_select(const struct bench_opts *o, struct bench_alloc *a)
+{
+    const struct allocator_ops *const *all;
+    char                               list[1024];
+    size_t                             i, n;
+
+    if (o->alloc_list) {
+        if (strlen(o->alloc_list) >= sizeof(list)) {
+            cli_usage_error(bench_cmd, "--alloc list too long");
+        }
+        strcpy(list, o->alloc_list);
+        return bench_parse_allocs(list, a);
+    }
+    all = allocator_all(&n);
+    if (n > BENCH_MAX_ALLOCS) {
+        n = BENCH_MAX_ALLOCS;
+    }
+    for (i = 0; i < n; i++) {
+        a[i].label = strdup(all[i]->name);
+        a[i].ops = all[i];
+        a[i].counting = 1;
+    }
+    return n;
+}
+
+/* ---- the command ---- */
+
+/* Draw the sequence and make room for every run's time. */
+static int
+bench_prepare(const struct bench_opts *o, struct bench_alloc *a, size_t n,
+    struct churn_seq *q)
+{
+    size_t i;
+
+    if (churn_generate(q, &o->churn) != 0) {
+        return cli_error("bench: %s", diag_last());
+    }
+    for (i = 0; i < n; i++) {
+        a[i].ns = calloc(o->repeat, sizeof(double));
+        if (a[i].ns == NULL) {
+            return cli_error("bench: out of memory");
+        }
+    }
+    return 0;
+}
+
+static void
+bench_print_header(const struct bench_opts *o)
+{
+    const struct churn_params *c = &o->churn;
+
+    printf("# bench: sizes %llu-%llu, live %llu, rounds %llu, seed %llu, repeat %llu, "
+           "zone %llu bytes anon", (unsigned long long) c->min_size,
+           (unsigned long long) c->max_size, (unsigned long long) c->live,
+           (unsigned long long) c->rounds, (unsigned long long) c->seed,
+           (unsigned long long) o->repeat, (unsigned long long) o->zone_size);
+    if (o->procs > 1) {
+        printf(", procs %llu\n", (unsigned long long) o->procs);
+        printf("# ns/op = wall time from the barrier to the last worker's end / "
+               "(2 * rounds * procs): aggregate\n");
+    } else {
+        printf("\n# ns/op = rounds loop time / (2 * rounds): a round is one free and one alloc\n");
+    }
+    printf("# ratio NAME/FIRST = NAME's median ns/op / FIRST's median ns/op "
+           "(below 1: NAME is faster)\n");
+    fflush(stdout);
+}
+
+/* Every repeat of every allocator, interleaved. */
+static int
+bench_measure(const struct bench_opts *o, struct bench_alloc *a, size_t n,
+    const struct churn_seq *q)
+{
+    uint64_t r;
+    size_t   i;
+    int      rc;
+
+    for (r = 0; r < o->repeat; r++) {
+        for (i = 0; i < n; i++) {
+            rc = bench_run(&a[i], q, (size_t) o->zone_size, (unsigned) o->procs, &a[i].ns[r]);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static void
+bench_release(struct bench_alloc *a, size_t n, struct churn_seq *q)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(a[i].ns);
+        free((char *) a[i].label);
+    }
+    churn_free(q);
+}
+
+/* ---- the reports, in the order the help lists them ---- */
+
 static int
 bench_cmp(const void *a, const void *b)
 {
@@ -360,182 +603,55 @@ bench_median(const double *v, size_t n, double *min, double *max)
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-/* Split "A,B:nocount,..." into a[]; returns the count. */
-static size_t
-bench_parse_allocs(const char *cmd, char *list, struct bench_alloc *a)
+/* Each allocator's median, min and max ns/op over the repeats. */
+static void
+bench_summarize(struct bench_alloc *a, size_t n, uint64_t repeat)
 {
-    char   *name, *save = NULL, *colon;
-    size_t  n = 0;
+    size_t i;
 
-    for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-        if (n == BENCH_MAX_ALLOCS) {
-            cli_usage_error(cmd, "at most %d allocators", BENCH_MAX_ALLOCS);
-        }
-        a[n].label = strdup(name);
-        a[n].counting = 1;
-        a[n].locked = 0;
-        colon = strchr(name, ':');
-        if (colon) {
-            if (strcmp(colon, ":nocount") == 0) {
-                a[n].counting = 0;
-            } else if (strcmp(colon, ":locked") == 0) {
-                a[n].locked = 1;
-            } else {
-                cli_usage_error(cmd, "unknown suffix '%s' in --alloc (:nocount or :locked)",
-                                colon);
-            }
-            *colon = '\0';
-        }
-        a[n].ops = allocator_find(name);
-        if (a[n].ops == NULL) {
-            exit(cli_error("%s", diag_last()));
-        }
-        if (a[n].locked && (a[n].ops->alloc_locked == NULL || a[n].ops->free_locked == NULL)) {
-            cli_usage_error(cmd, "allocator '%s' has no _locked forms (for '%s')", name,
-                            a[n].label);
-        }
-        n++;
+    for (i = 0; i < n; i++) {
+        a[i].median = bench_median(a[i].ns, (size_t) repeat, &a[i].min, &a[i].max);
     }
-    if (n == 0) {
-        cli_usage_error(cmd, "--alloc needs at least one allocator");
-    }
-    return n;
 }
 
 static void
-bench_parse_sizes(const char *cmd, const char *s, uint64_t *min, uint64_t *max)
+bench_report_times(const struct bench_alloc *a, size_t n)
 {
-    char        buf[64];
-    const char *dash = strchr(s, '-');
+    size_t i;
 
-    if (strlen(s) >= sizeof(buf)) {
-        cli_usage_error(cmd, "bad size range '%s' for --sizes (expected MIN-MAX)", s);
-    }
-    strcpy(buf, s);
-    if (dash) {
-        buf[dash - s] = '\0';
-    }
-    if (cli_parse_bytes(buf, min) != 0
-        || cli_parse_bytes(dash ? dash + 1 : buf, max) != 0 || *min > *max
-        || *max > UINT32_MAX)
-    {
-        cli_usage_error(cmd, "bad size range '%s' for --sizes (expected MIN-MAX, "
-                        "MIN <= MAX < 4g)", s);
+    for (i = 0; i < n; i++) {
+        printf("%s ns/op %.2f min %.2f max %.2f\n", a[i].label, a[i].median, a[i].min,
+               a[i].max);
     }
 }
 
-int
-cmd_bench(int argc, char **argv)
+static void
+bench_report_throughput(const struct bench_alloc *a, size_t n)
 {
-    static const char   cmd[] = "bench";
-    struct bench_alloc  a[BENCH_MAX_ALLOCS];
-    struct bench_seq    q;
-    char                list[1024];
-    const char         *val, *alloc_list = NULL;
-    uint64_t            min = 8, max = 2048, seed = 1, repeat = 5, zone_size = 64u << 20;
-    uint64_t            procs = 1;
-    double              med[BENCH_MAX_ALLOCS], lo, hi;
-    size_t              i, n;
-    uint64_t            r;
-    int                 k, rc = 0;
-
-    memset(a, 0, sizeof(a));
-    memset(&q, 0, sizeof(q));
-    q.live = 1000;
-    q.rounds = 1000000;
-    for (k = 1; k < argc; k++) {
-        if (cli_option(cmd, argc, argv, &k, "--alloc", &val)) {
-            alloc_list = val;
-        } else if (cli_option(cmd, argc, argv, &k, "--sizes", &val)) {
-            bench_parse_sizes(cmd, val, &min, &max);
-        } else if (cli_option(cmd, argc, argv, &k, "--live", &val)) {
-            q.live = cli_number(cmd, "--live", val, 1, 1u << 28);
-        } else if (cli_option(cmd, argc, argv, &k, "--rounds", &val)) {
-            q.rounds = cli_number(cmd, "--rounds", val, 1, 1u << 30);
-        } else if (cli_option(cmd, argc, argv, &k, "--seed", &val)) {
-            seed = cli_number(cmd, "--seed", val, 0, UINT64_MAX);
-        } else if (cli_option(cmd, argc, argv, &k, "--repeat", &val)) {
-            repeat = cli_number(cmd, "--repeat", val, 1, 1000);
-        } else if (cli_option(cmd, argc, argv, &k, "--zone-size", &val)) {
-            zone_size = cli_bytes(cmd, "--zone-size", val, 1, SIZE_MAX / 2);
-        } else if (cli_option(cmd, argc, argv, &k, "--procs", &val)) {
-            procs = cli_number(cmd, "--procs", val, 1, BENCH_MAX_PROCS);
-        } else {
-            cli_unknown_option(cmd, argv[k]);
-        }
-    }
-
-    if (alloc_list) {
-        if (strlen(alloc_list) >= sizeof(list)) {
-            cli_usage_error(cmd, "--alloc list too long");
-        }
-        strcpy(list, alloc_list);
-        n = bench_parse_allocs(cmd, list, a);
-    } else {
-        const struct allocator_ops *const *all = allocator_all(&n);
-        if (n > BENCH_MAX_ALLOCS) {
-            n = BENCH_MAX_ALLOCS;
-        }
-        for (i = 0; i < n; i++) {
-            a[i].label = strdup(all[i]->name);
-            a[i].ops = all[i];
-            a[i].counting = 1;
-        }
-        if (n == 0) {
-            return cli_error("bench: no allocator is built in");
-        }
-    }
-
-    if (bench_generate(&q, seed, min, max) != 0) {
-        rc = CLI_EXIT_FAIL;
-        goto done;
-    }
-    for (i = 0; i < n; i++) {
-        a[i].ns = calloc(repeat, sizeof(double));
-        if (a[i].ns == NULL) {
-            rc = cli_error("bench: out of memory");
-            goto done;
-        }
-    }
-
-    printf("# bench: sizes %llu-%llu, live %llu, rounds %llu, seed %llu, repeat %llu, "
-           "zone %llu bytes anon", (unsigned long long) min,
-           (unsigned long long) max, (unsigned long long) q.live,
-           (unsigned long long) q.rounds, (unsigned long long) seed,
-           (unsigned long long) repeat, (unsigned long long) zone_size);
-    if (procs > 1) {
-        printf(", procs %llu\n", (unsigned long long) procs);
-        printf("# ns/op = wall time from the barrier to the last worker's end / "
-               "(2 * rounds * procs): aggregate\n");
-    } else {
-        printf("\n# ns/op = rounds loop time / (2 * rounds): a round is one free and one alloc\n");
-    }
-    printf("# ratio NAME/FIRST = NAME's median ns/op / FIRST's median ns/op "
-           "(below 1: NAME is faster)\n");
-    fflush(stdout);
-
-    for (r = 0; r < repeat; r++) {
-        for (i = 0; i < n; i++) {
-            rc = bench_run(&a[i], &q, (size_t) zone_size, (unsigned) procs, &a[i].ns[r]);
-            if (rc != 0) {
-                goto done;
-            }
-        }
-    }
+    size_t i;
 
     for (i = 0; i < n; i++) {
-        med[i] = bench_median(a[i].ns, (size_t) repeat, &lo, &hi);
-        printf("%s ns/op %.2f min %.2f max %.2f\n", a[i].label, med[i], lo, hi);
+        printf("throughput %s %.2f Mops/s\n", a[i].label,
+               a[i].median > 0 ? 1e3 / a[i].median : 0.0);
     }
-    if (procs > 1) {
-        for (i = 0; i < n; i++) {
-            printf("throughput %s %.2f Mops/s\n", a[i].label, med[i] > 0 ? 1e3 / med[i] : 0.0);
-        }
-    }
+}
+
+static void
+bench_report_ratios(const struct bench_alloc *a, size_t n)
+{
+    size_t i;
+
     for (i = 1; i < n; i++) {
         printf("ratio %s/%s %.3f\n", a[i].label, a[0].label,
-               med[0] > 0 ? med[i] / med[0] : 0.0);
+               a[0].median > 0 ? a[i].median / a[0].median : 0.0);
     }
+}
+
+static void
+bench_report_fails(const struct bench_alloc *a, size_t n)
+{
+    size_t i;
+
     for (i = 0; i < n; i++) {
         if (a[i].fails || a[i].fill_fails) {
             printf("fails %s %llu (fill %llu)\n", a[i].label,
@@ -543,6 +659,13 @@ cmd_bench(int argc, char **argv)
                    (unsigned long long) a[i].fill_fails);
         }
     }
+}
+
+static void
+bench_report_frag(const struct bench_alloc *a, size_t n)
+{
+    size_t i;
+
     for (i = 0; i < n; i++) {
         if (a[i].granted_bytes > 0) {
             printf("frag %s internal %.1f%% (live %llu bytes, granted %llu)\n", a[i].label,
@@ -551,6 +674,13 @@ cmd_bench(int argc, char **argv)
                    (unsigned long long) a[i].granted_bytes);
         }
     }
+}
+
+static void
+bench_report_locks(const struct bench_alloc *a, size_t n)
+{
+    size_t i;
+
     for (i = 0; i < n; i++) {
         if (a[i].have_lock) {
             printf("lock %s acquisitions %llu contended %llu\n", a[i].label,
@@ -558,13 +688,40 @@ cmd_bench(int argc, char **argv)
                    (unsigned long long) a[i].lock.contended);
         }
     }
+}
 
-done:
-    for (i = 0; i < n; i++) {
-        free(a[i].ns);
-        free((char *) a[i].label);
+int
+cmd_bench(int argc, char **argv)
+{
+    struct bench_opts  o;
+    struct bench_alloc a[BENCH_MAX_ALLOCS];
+    struct churn_seq   q;
+    size_t             n;
+    int                rc;
+
+    bench_parse(argc, argv, &o);
+    memset(a, 0, sizeof(a));
+    n = bench_select(&o, a);
+    if (n == 0) {
+        return cli_error("bench: no allocator is built in");
     }
-    free(q.fill);
-    free(q.round);
+    memset(&q, 0, sizeof(q));
+    rc = bench_prepare(&o, a, n, &q);
+    if (rc == 0) {
+        bench_print_header(&o);
+        rc = bench_measure(&o, a, n, &q);
+    }
+    if (rc == 0) {
+        bench_summarize(a, n, o.repeat);
+        bench_report_times(a, n);
+        if (o.procs > 1) {
+            bench_report_throughput(a, n);
+        }
+        bench_report_ratios(a, n);
+        bench_report_fails(a, n);
+        bench_report_frag(a, n);
+        bench_report_locks(a, n);
+    }
+    bench_release(a, n, &q);
     return rc;
 }

@@ -215,11 +215,8 @@ replay_run(const struct replay_opts *o, struct replay_state *s)
     unsigned char       *origin;
 
     memset(s, 0, sizeof(*s));
-    if (o->alloc_name) {
-        s->ops = allocator_find(o->alloc_name);
-        if (s->ops == NULL) {
-            return cli_error("%s", diag_last());
-        }
+    if (o->ops) {
+        s->ops = o->ops;
     } else {
         const struct allocator_ops *const *all = allocator_all(&all_n);
         if (all_n == 0) {
@@ -311,7 +308,7 @@ cmd_replay(int argc, char **argv)
     o.method = ZONE_ANON;
     for (i = 1; i < argc; i++) {
         if (cli_option(cmd, argc, argv, &i, "--alloc", &val)) {
-            o.alloc_name = val;
+            o.ops = cli_allocator(cmd, val);
         } else if (cli_flag(cmd, argv[i], "--offsets")) {
             o.offsets = 1;
         } else if (cli_option(cmd, argc, argv, &i, "--zone", &val)) {
@@ -326,10 +323,7 @@ cmd_replay(int argc, char **argv)
             }
             o.page_size = v;
         } else if (cli_option(cmd, argc, argv, &i, "--keep", &val)) {
-            if (val[0] == '\0' || strlen(val) >= ZONE_NAME_MAX - 1) {
-                cli_usage_error(cmd, "--keep needs a name of 1 to %d characters",
-                                ZONE_NAME_MAX - 2);
-            }
+            cli_zone_name(cmd, "--keep", val);
             o.keep = val;
         } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc && o.trace_path == NULL) {
             o.trace_path = argv[++i];

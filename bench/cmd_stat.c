@@ -224,7 +224,7 @@ cmd_stat(int argc, char **argv)
             o.trace_path = val;
             after = 1;
         } else if (cli_option(cmd, argc, argv, &i, "--alloc", &val)) {
-            o.alloc_name = val;
+            o.ops = cli_allocator(cmd, val);
         } else if (cli_option(cmd, argc, argv, &i, "--zone", &val)) {
             o.method = cli_zone_method(cmd, val);
         } else if (cli_option(cmd, argc, argv, &i, "--zone-size", &val)) {
@@ -248,10 +248,11 @@ cmd_stat(int argc, char **argv)
         if (name == NULL) {
             cli_usage_error(cmd, "stat needs a zone NAME or --after-replay TRACE");
         }
-        if (o.alloc_name || o.zone_size || o.page_size || o.method != ZONE_ANON) {
+        if (o.ops || o.zone_size || o.page_size || o.method != ZONE_ANON) {
             cli_usage_error(cmd, "--alloc, --zone, --zone-size and --pagesize "
                             "go with --after-replay");
         }
+        cli_zone_name(cmd, "stat", name);
         return stat_named(name);
     }
 

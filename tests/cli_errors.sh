@@ -3,12 +3,15 @@
 #
 # Black-box tests of the shmbench command line, one PART per ctest:
 #   errors  every kind of bad input gives its exact message and exit status
-#           (1 runtime, 2 usage), malformed traces with FILE:LINE; a few
-#           valid edge cases (ID reuse, free of a failed allocation)
+#           (1 runtime, 2 usage), malformed traces with FILE:LINE (a NUL
+#           byte named, control bytes escaped); a few valid edge cases (ID
+#           reuse, free of a failed allocation)
 #   stat    replay into a kept posix zone, `stat` it from this process (the
 #           slot table equals the replay's), then corrupt it: `stat` must
-#           refuse with exit 1, not die of a signal
-#   bench   a short `bench` run prints its lines
+#           refuse with exit 1, not die of a signal; a FIFO and a directory
+#           in /dev/shm are refused at once
+#   bench   a short `bench` run prints its lines, with the op sequence's
+#           fragmentation figures pinned
 #   help    every --help prints usage and exits 0
 set -u
 B=$1
@@ -18,7 +21,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/cli_test.XXXXXX") || exit 1
 ZONE=/shmbench-test-$$
 cleanup() {
     rm -rf "$T"
-    rm -f "/dev/shm${ZONE}"
+    rm -f "/dev/shm${ZONE}" "/dev/shm${ZONE}-fifo"
+    rmdir "/dev/shm${ZONE}-dir" 2> /dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -104,15 +108,17 @@ part_errors() {
     trace unsupported '# tiny pages\npagesize 1024\npages 4\na 1 8\n'
     expect 1 "shmbench: $T/unsupported.trace:2: pagesize 1024 is not supported by \"slab\"" \
         "$B" replay "$T/unsupported.trace"
+    trace nul 'pages 4\na 1 8\000 9\n'
+    expect 1 "shmbench: $T/nul.trace:2: line holds a NUL byte (at byte 6): a trace is text" \
+        "$B" replay "$T/nul.trace"
+    trace escape 'pages 4\na 1 8\n\033[2J\033[31mred 2\n'
+    expect 1 "shmbench: $T/escape.trace:3: unknown op '\\x1b[2J\\x1b[31mred' (expected a, f, pages, pagesize or #)" \
+        "$B" replay "$T/escape.trace"
 
     # Runtime errors outside the trace: exit 1.
     trace good 'pages 4\na 1 8\na 2 5000\nf 1\n'
     expect 1 "shmbench: replay: zone of 4096 bytes is too small for \"slab\": the minimum is 8192 bytes" \
         "$B" replay --zone-size 4096 "$T/good.trace"
-    expect 1 "shmbench: unknown allocator \"nope\" (known: $known)" \
-        "$B" replay --alloc nope "$T/good.trace"
-    expect 1 "shmbench: unknown allocator \"nope\" (known: $known)" \
-        "$B" bench --alloc slab,nope --rounds 10
     expect 1 "shmbench: $T/none.trace: No such file or directory" \
         "$B" replay "$T/none.trace"
     expect 1 "shmbench: $T: Is a directory" "$B" replay "$T"
@@ -140,6 +146,44 @@ part_errors() {
         "$B" bench --sizes 9-3
     expect 2 "shmbench: unknown suffix ':fast' in --alloc (:nocount or :locked) (see 'shmbench bench --help')" \
         "$B" bench --alloc slab:fast
+    # An allocator name that names none is a usage error, in every command.
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench replay --help')" \
+        "$B" replay --alloc nope "$T/good.trace"
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench bench --help')" \
+        "$B" bench --alloc slab,nope --rounds 10
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench bench --help')" \
+        "$B" bench --alloc nope:nocount --rounds 10
+    expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench stat --help')" \
+        "$B" stat --after-replay "$T/good.trace" --alloc nope
+    expect 2 "shmbench: --alloc needs an allocator name (see 'shmbench replay --help')" \
+        "$B" replay --alloc '' "$T/good.trace"
+    expect 2 "shmbench: --alloc needs an allocator name (see 'shmbench replay --help')" \
+        "$B" replay --alloc= "$T/good.trace"
+    expect 2 "shmbench: --alloc needs at least one allocator (see 'shmbench bench --help')" \
+        "$B" bench --alloc ''
+    expect 2 "shmbench: replay takes one allocator, not a list: --alloc 'slab,slab' (see 'shmbench replay --help')" \
+        "$B" replay --alloc slab,slab "$T/good.trace"
+    expect 2 "shmbench: stat takes one allocator, not a list: --alloc 'slab,tlsf' (see 'shmbench stat --help')" \
+        "$B" stat --after-replay "$T/good.trace" --alloc slab,tlsf
+    # Zone names that shm_open would refuse, or that name a directory.
+    expect 2 "shmbench: bad zone name '/a/b' for --keep: a '/' may only come first (see 'shmbench replay --help')" \
+        "$B" replay --keep /a/b "$T/good.trace"
+    expect 2 "shmbench: bad zone name '' for --keep: it is empty (see 'shmbench replay --help')" \
+        "$B" replay --keep '' "$T/good.trace"
+    expect 2 "shmbench: bad zone name '/' for --keep: it is empty (see 'shmbench replay --help')" \
+        "$B" replay --keep / "$T/good.trace"
+    expect 2 "shmbench: bad zone name '/..' for --keep: '.' and '..' are directories (see 'shmbench replay --help')" \
+        "$B" replay --keep /.. "$T/good.trace"
+    long=abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk
+    expect 2 "shmbench: bad zone name '/abcdefghijklmnopqrs...' for --keep: more than 62 characters (not counting a leading '/') (see 'shmbench replay --help')" \
+        "$B" replay --keep "/$long" "$T/good.trace"
+    expect 2 "shmbench: bad zone name '' for stat: it is empty (see 'shmbench stat --help')" \
+        "$B" stat ''
+    expect 2 "shmbench: bad zone name 'a/b' for stat: a '/' may only come first (see 'shmbench stat --help')" \
+        "$B" stat a/b
+    # (62 characters is a name: looked for, not refused)
+    expect 1 "shmbench: stat /${long%k}: zone_attach(posix): shm_open(\"/${long%k}\") failed: No such file or directory" \
+        "$B" stat "/${long%k}"
     expect 2 "shmbench: unknown zone method 'nope' (known: anon, devzero, sysv, posix, hugetlb) (see 'shmbench replay --help')" \
         "$B" replay --zone nope "$T/good.trace"
     expect 2 "shmbench: --keep needs --zone posix (see 'shmbench replay --help')" \
@@ -242,6 +286,25 @@ part_stat() {
         fi
     done
 
+    # What is not a regular file is refused at once, with what it is (the
+    # open of a FIFO would wait for a writer: timeout makes that a failure).
+    to=
+    command -v timeout > /dev/null && to="timeout 10"
+    if mkfifo "/dev/shm${ZONE}-fifo"; then
+        expect 1 "shmbench: stat ${ZONE}-fifo: zone_attach(posix): \"${ZONE}-fifo\" is a FIFO, not a shared-memory zone" \
+            $to "$B" stat "${ZONE}-fifo"
+        rm -f "/dev/shm${ZONE}-fifo"
+    else
+        fail "cannot make a FIFO in /dev/shm"
+    fi
+    if mkdir "/dev/shm${ZONE}-dir"; then
+        expect 1 "shmbench: stat ${ZONE}-dir: zone_attach(posix): \"${ZONE}-dir\" is a directory, not a shared-memory zone" \
+            "$B" stat "${ZONE}-dir"
+        rmdir "/dev/shm${ZONE}-dir"
+    else
+        fail "cannot make a directory in /dev/shm"
+    fi
+
     # A truncated object is refused by zone_attach.
     checks=$((checks + 1))
     truncate -s 8192 "/dev/shm$ZONE"
@@ -280,6 +343,12 @@ part_bench() {
     # Two rounds' ops, each one lock acquisition: 2 * 20000.
     grep -qx 'lock slab acquisitions 40000 contended 0' "$T/out" \
         || fail "lock acquisitions are not 2 * rounds: $(grep '^lock' "$T/out")"
+    # The op sequence is seed 1's for ever: what is live at the end, and so
+    # the fragmentation, is the same in every run and every version.
+    for a in slab slab:nocount slab:locked; do
+        grep -qx "frag $a internal 25.0% (live 1057194 bytes, granted 1408672)" "$T/out" \
+            || fail "seed 1's sequence changed: $(grep "^frag $a " "$T/out")"
+    done
 
     # Two worker processes on one zone: aggregate throughput, and every
     # worker's rounds (not its fill, not its final frees) in the counters.
@@ -288,7 +357,7 @@ part_bench() {
     rc=$?
     [ $rc -eq 0 ] || { fail "bench --procs 2 exited $rc: $(cat "$T/err")"; return; }
     for re in ", procs 2\$" "^slab ns/op $n min $n max $n\$" "^throughput slab $n Mops/s\$" \
-              "^frag slab internal [0-9]+\.[0-9]% \(live [0-9]+ bytes, granted [0-9]+\)\$" \
+              "^frag slab internal 25\.0% \(live 2091956 bytes, granted 2789816\)\$" \
               "^lock slab acquisitions 80000 contended [0-9]+\$"; do
         grep -Eq "$re" "$T/out" || fail "bench --procs 2 output has no line matching /$re/"
     done

@@ -1,11 +1,12 @@
 /*
  * mputil: pieces shared by the multi-process tests.
  *
- * A seeded generator (splitmix64), block patterns that depend on a block's
- * tag (owner and sequence number) so that a block damaged or handed out
- * twice is noticed when it is checked, and a single-producer /
- * single-consumer ring, placed in a shared mapping, through which one worker
- * hands blocks (as offsets from the zone base) to another to free.
+ * A seeded generator (the project's splitmix64, workloads/prng.h), block
+ * patterns that depend on a block's tag (owner and sequence number) so that
+ * a block damaged or handed out twice is noticed when it is checked, and a
+ * single-producer / single-consumer ring, placed in a shared mapping,
+ * through which one worker hands blocks (as offsets from the zone base) to
+ * another to free.
  */
 #ifndef SHMBENCH_MPUTIL_H
 #define SHMBENCH_MPUTIL_H
@@ -14,16 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* By its path from here: lfslab's test builds do not have workloads/ on
+ * their include path. */
+#include "../workloads/prng.h"
+
 #define MP_RING 256
 
+/* The project's generator (workloads/prng.h) under the tests' name. */
 static inline uint64_t
 mp_rng(uint64_t *s)
 {
-    uint64_t x = *s += 0x9e3779b97f4a7c15ULL;
-
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
+    return prng_next(s);
 }
 
 static inline unsigned char

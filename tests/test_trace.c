@@ -1,8 +1,10 @@
 /*
  * test_trace: the trace parser maps IDs to dense slots (direct map and hash
  * table alike, across the hash-to-direct migration), tracks liveness,
- * reports every malformed line with its number, reads files across its
- * buffer boundaries exactly as it parses memory, and replays over the slab.
+ * reports every malformed line with its number (a NUL byte as such, bytes
+ * that are not printable escaped), reads files across its buffer boundaries
+ * exactly as it parses memory, takes lines of TRACE_LINE_MAX bytes and no
+ * longer from a file and from memory alike, and replays over the slab.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,18 +24,25 @@ parse(struct trace *t, const char *text)
     return trace_parse_mem(t, "t", text, strlen(text));
 }
 
-/* The parse of `text` fails with exactly `msg`. */
+/* The parse of the `len` bytes at `text` fails with exactly `msg`. */
 static void
-expect_error(const char *text, const char *msg)
+expect_error_len(const char *text, size_t len, const char *msg)
 {
     struct trace t;
-    int          rc = parse(&t, text);
+    int          rc = trace_parse_mem(&t, "t", text, len);
 
     CHECK(rc == -1, "'%s' was accepted", text);
     CHECK(strcmp(diag_last(), msg) == 0, "'%s': got \"%s\", want \"%s\"", text,
           diag_last(), msg);
     CHECK(t.ops == NULL && t.nops == 0, "failed parse left ops");
     trace_free(&t);
+}
+
+/* The parse of the string `text` fails with exactly `msg`. */
+static void
+expect_error(const char *text, const char *msg)
+{
+    expect_error_len(text, strlen(text), msg);
 }
 
 static void
@@ -93,6 +102,108 @@ test_errors(void)
     expect_error("a 1 123456789012345678901234567890123456789012345678901234567890x\n",
                  "t:1: SIZE '1234567890123456789012345678901234567890...' "
                  "is not a decimal number");
+}
+
+/* A NUL byte is named as such, wherever it is, not taken for the end of a
+ * field; bytes that are not printable ASCII are quoted escaped. */
+static void
+test_bytes(void)
+{
+    static const char nul_size[] = "pages 4\na 1 8\0 9\n";
+    static const char nul_comment[] = "# a\0b\n";
+    static const char nul_op[] = "\0\n";
+    char              many[64], want[300], *w = want;
+    int               i;
+
+    expect_error_len(nul_size, sizeof(nul_size) - 1,
+                     "t:2: line holds a NUL byte (at byte 6): a trace is text");
+    expect_error_len(nul_comment, sizeof(nul_comment) - 1,
+                     "t:1: line holds a NUL byte (at byte 4): a trace is text");
+    expect_error_len(nul_op, sizeof(nul_op) - 1,
+                     "t:1: line holds a NUL byte (at byte 1): a trace is text");
+
+    expect_error("pages 4\n\x1b[31mred 1\n",
+                 "t:2: unknown op '\\x1b[31mred' (expected a, f, pages, pagesize or #)");
+    expect_error("a 1 8\x01\n", "t:1: SIZE '8\\x01' is not a decimal number");
+    expect_error("a 1 8\nf 1 \xc3\xa9\n",
+                 "t:2: extra field '\\xc3\\xa9': expected 'f ID'");
+    expect_error("a \\1 8\n", "t:1: ID '\\\\1' is not a decimal number");
+    expect_error("a 1 8\vx\n", "t:1: SIZE '8\\x0bx' is not a decimal number");
+
+    /* 45 unprintable bytes: the first 40 shown, each escaped, then "...". */
+    memset(many, 0x7f, 45);
+    many[45] = '\n';
+    many[46] = '\0';
+    w += sprintf(w, "t:1: unknown op '");
+    for (i = 0; i < 40; i++) {
+        w += sprintf(w, "\\x7f");
+    }
+    sprintf(w, "...' (expected a, f, pages, pagesize or #)");
+    expect_error(many, want);
+}
+
+/*
+ * "pages 1\n", then line 2 of `len` bytes ('#' and x's), with its newline
+ * and an op after it, or last without a newline.
+ */
+static char *
+long_line(size_t len, int last, size_t *n)
+{
+    char *buf = malloc(len + 32);
+
+    memcpy(buf, "pages 1\n#", 9);
+    memset(buf + 9, 'x', len - 1);
+    *n = 8 + len;
+    if (!last) {
+        memcpy(buf + *n, "\na 1 8\n", 7);
+        *n += 7;
+    }
+    return buf;
+}
+
+/* Lines of TRACE_LINE_MAX bytes load, from a file and from memory, whether
+ * a newline ends them or not; one byte more is refused with the limit. */
+static void
+test_line_max(void)
+{
+    struct trace t;
+    char         path[] = "/tmp/test_trace.XXXXXX", want[300], *buf;
+    size_t       len, n;
+    int          fd, last, rc;
+
+    fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    for (len = TRACE_LINE_MAX - 1; len <= TRACE_LINE_MAX + 1; len++) {
+        for (last = 0; last <= 1; last++) {
+            buf = long_line(len, last, &n);
+            CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, buf, n, 0) == (ssize_t) n, "write");
+
+            rc = trace_load(&t, path);
+            if (len <= TRACE_LINE_MAX) {
+                CHECK(rc == 0 && t.lines == 3 - (size_t) last, "line of %zu bytes%s: %s",
+                      len, last ? " (last)" : "", rc ? diag_last() : "");
+            } else {
+                snprintf(want, sizeof(want), "%s:2: line longer than 1048576 bytes", path);
+                CHECK(rc == -1 && strcmp(diag_last(), want) == 0,
+                      "line of %zu bytes%s: got \"%s\"", len, last ? " (last)" : "",
+                      rc ? diag_last() : "accepted");
+            }
+            trace_free(&t);
+
+            rc = trace_parse_mem(&t, "m", buf, n);
+            if (len <= TRACE_LINE_MAX) {
+                CHECK(rc == 0, "in memory, line of %zu bytes: %s", len, diag_last());
+            } else {
+                CHECK(rc == -1 && strcmp(diag_last(), "m:2: line longer than 1048576 bytes")
+                      == 0, "in memory, line of %zu bytes: \"%s\"", len,
+                      rc ? diag_last() : "accepted");
+            }
+            trace_free(&t);
+            free(buf);
+        }
+    }
+    close(fd);
+    unlink(path);
 }
 
 /*
@@ -233,8 +344,10 @@ main(void)
 {
     test_basic();
     test_errors();
+    test_bytes();
     test_id_maps();
     test_file();
+    test_line_max();
     test_replay();
     return test_summary("test_trace");
 }

@@ -1,14 +1,16 @@
 /*
  * trace: a streaming parser for allocation traces and the replay loop.
  *
- * The parser reads in 1 MiB chunks, cuts lines with memchr and scans fields
- * by hand: no stdio, no scanf, no allocation per line.  Each distinct ID gets
- * a dense slot.  Small IDs (traces number their blocks 1, 2, 3 ...) find it
- * in a direct map, the rest in an open-addressing table (linear probing, a
- * splitmix64 hash, grown at half load).  A word per slot holds whether the
- * ID is live and the line of its last `a`/`f`, so that an error can say
- * where the conflicting op was.  All that is dropped after parsing; only the
- * ops and each slot's ID remain.
+ * The parser reads in chunks that hold the longest line allowed (1 MiB) and
+ * its newline, cuts lines with memchr and scans fields by hand: no stdio, no
+ * scanf, no allocation per line.  Each distinct ID gets a dense slot.  Small
+ * IDs (traces number their blocks 1, 2, 3 ...) find it in a direct map, the
+ * rest in an open-addressing table (linear probing, a splitmix64 hash,
+ * grown at half load).  A word per slot holds whether the ID is live and
+ * the line of its last `a`/`f`, so that an error can say where the
+ * conflicting op was.  All that is dropped after parsing; only the ops and
+ * each slot's ID remain.  A token quoted in an error is cut and escaped: a
+ * bad trace may hold any bytes at all, and the message goes to a terminal.
  *
  * Memory touched is what costs (a page fault is ~10 us on a VM): the
  * parser's own structures stay at a few words per distinct ID.
@@ -24,11 +26,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "prng.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 
-#define TRACE_READ_CHUNK  (1u << 20)
-#define TRACE_TOKEN_SHOWN 40
+#define TRACE_READ_CHUNK  (TRACE_LINE_MAX + 1)  /* the longest line and its '\n' */
+#define TRACE_TOKEN_SHOWN 40                    /* bytes of a token quoted */
+#define TRACE_SHOWN_MAX   (4 * TRACE_TOKEN_SHOWN + 4)  /* all escaped, "...", NUL */
 
 struct trace_hash_entry {
     uint64_t id;
@@ -101,17 +105,40 @@ trace_token_end(const char *s, const char *e)
     return s;
 }
 
-/* Length of a token as shown in a message, and whether it was cut. */
-static int
-trace_shown(const char *s, const char *e)
-{
-    return e - s > TRACE_TOKEN_SHOWN ? TRACE_TOKEN_SHOWN : (int) (e - s);
-}
-
+/*
+ * The token [s, e) as a message quotes it, into out[TRACE_SHOWN_MAX]: its
+ * first TRACE_TOKEN_SHOWN bytes, then "..." if it is longer.  What is not
+ * printable ASCII is written \xHH (and a backslash \\), so that a message
+ * is one line and sends no control bytes to a terminal.
+ */
 static const char *
-trace_cut(const char *s, const char *e)
+trace_show(char *out, const char *s, const char *e)
 {
-    return e - s > TRACE_TOKEN_SHOWN ? "..." : "";
+    static const char hex[] = "0123456789abcdef";
+    const char       *end = e - s > TRACE_TOKEN_SHOWN ? s + TRACE_TOKEN_SHOWN : e;
+    char             *o = out;
+    unsigned char     c;
+
+    for (; s < end; s++) {
+        c = (unsigned char) *s;
+        if (c == '\\') {
+            *o++ = '\\';
+            *o++ = '\\';
+        } else if (c >= 0x20 && c < 0x7f) {
+            *o++ = (char) c;
+        } else {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 0xf];
+        }
+    }
+    if (end < e) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o = '\0';
+    return out;
 }
 
 /* Parse the decimal token [s, e) naming field `what`. */
@@ -122,18 +149,19 @@ trace_number(struct trace_parser *p, const char *what, const char *s,
     const char *c;
     uint64_t    v = 0;
     unsigned    d;
+    char        shown[TRACE_SHOWN_MAX];
 
     for (c = s; c < e; c++) {
         if (*c < '0' || *c > '9') {
-            return trace_fail(p, "%s '%.*s%s' is not a decimal number", what,
-                              trace_shown(s, e), s, trace_cut(s, e));
+            return trace_fail(p, "%s '%s' is not a decimal number", what,
+                              trace_show(shown, s, e));
         }
     }
     for (c = s; c < e; c++) {
         d = (unsigned) (*c - '0');
         if (v > (UINT64_MAX - d) / 10) {
-            return trace_fail(p, "%s '%.*s%s' does not fit in 64 bits", what,
-                              trace_shown(s, e), s, trace_cut(s, e));
+            return trace_fail(p, "%s '%s' does not fit in 64 bits", what,
+                              trace_show(shown, s, e));
         }
         v = v * 10 + d;
     }
@@ -168,25 +196,21 @@ trace_line_end(struct trace_parser *p, const char *s, const char *e,
     const char *form)
 {
     const char *te;
+    char        shown[TRACE_SHOWN_MAX];
 
     s = trace_skip_blank(s, e);
     if (s == e) {
         return 0;
     }
     te = trace_token_end(s, e);
-    return trace_fail(p, "extra field '%.*s%s': expected '%s'",
-                      trace_shown(s, te), s, trace_cut(s, te), form);
+    return trace_fail(p, "extra field '%s': expected '%s'", trace_show(shown, s, te),
+                      form);
 }
 
 static inline size_t
 trace_hash(uint64_t x)
 {
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return (size_t) x;
+    return (size_t) prng_mix(x);
 }
 
 /* slot + 1 of `id` in the hash table, 0 if absent. */
@@ -485,14 +509,32 @@ trace_op_pagesize(struct trace_parser *p, const char *s, const char *e)
     return 0;
 }
 
+/* The one message for a line over the limit, from the line parser and from
+ * the reader (whose buffer fills up without a newline) alike. */
+static int
+trace_long_line(struct trace_parser *p)
+{
+    return trace_fail(p, "line longer than %u bytes", TRACE_LINE_MAX);
+}
+
 /* One line [s, e), without its '\n'. */
 static int
 trace_line(struct trace_parser *p, const char *s, const char *e)
 {
-    const char *te;
+    const char *te, *nul;
     size_t      n;
+    char        shown[TRACE_SHOWN_MAX];
 
     p->line++;
+    if ((size_t) (e - s) > TRACE_LINE_MAX) {
+        return trace_long_line(p);
+    }
+    /* Text has no NUL; a field cut at one would be misreported. */
+    nul = memchr(s, '\0', (size_t) (e - s));
+    if (nul != NULL) {
+        return trace_fail(p, "line holds a NUL byte (at byte %zu): a trace is text",
+                          (size_t) (nul - s) + 1);
+    }
     s = trace_skip_blank(s, e);
     if (s == e || *s == '#') {
         return 0;
@@ -511,8 +553,8 @@ trace_line(struct trace_parser *p, const char *s, const char *e)
     if (n == 8 && memcmp(s, "pagesize", 8) == 0) {
         return trace_op_pagesize(p, te, e);
     }
-    return trace_fail(p, "unknown op '%.*s%s' (expected a, f, pages, pagesize or #)",
-                      trace_shown(s, te), s, trace_cut(s, te));
+    return trace_fail(p, "unknown op '%s' (expected a, f, pages, pagesize or #)",
+                      trace_show(shown, s, te));
 }
 
 /* Lines of buf[0, len) up to the last '\n'; *used gets the bytes consumed. */
@@ -644,8 +686,8 @@ trace_load(struct trace *t, const char *path)
         memmove(buf, buf + used, have - used);
         have -= used;
         if (have == TRACE_READ_CHUNK) {
-            p.line++;
-            rc = trace_fail(&p, "line longer than %u bytes", TRACE_READ_CHUNK);
+            p.line++;               /* no '\n' in a longest line's room */
+            rc = trace_long_line(&p);
         }
     }
     free(buf);

@@ -36,6 +36,10 @@ struct trace_op {
 #define TRACE_OP_FREE  0x80000000u
 #define TRACE_SLOT_MAX 0x7fffffffu
 
+/* The longest line a trace may hold, in bytes, its '\n' not counted (the
+ * reader's buffer holds one such line and its newline). */
+#define TRACE_LINE_MAX (1u << 20)
+
 /* A parsed trace. */
 struct trace {
     char            *path;        /* as given ("-" = standard input) */
@@ -57,10 +61,12 @@ struct trace {
 /*
  * Read and check the trace at `path` ("-" for standard input).  Returns 0, or
  * -1 with a diag message: "PATH: <strerror>" when it cannot be read,
- * "PATH:LINE: <what is wrong>" for malformed input (unknown op, missing or
- * extra field, a number that is not decimal or does not fit in 64 bits,
+ * "PATH:LINE: <what is wrong>" for malformed input (a line longer than
+ * TRACE_LINE_MAX bytes or holding a NUL byte, unknown op, missing or extra
+ * field, a number that is not decimal or does not fit in 64 bits,
  * `pages`/`pagesize` misplaced or repeated, a page size that is not a power
- * of two, an `a` of a live ID, an `f` of an ID that is not live).
+ * of two, an `a` of a live ID, an `f` of an ID that is not live).  A token
+ * quoted in a message has its unprintable bytes escaped (\x1b).
  * On error *t is left empty (trace_free is still safe).
  */
 int trace_load(struct trace *t, const char *path);

@@ -397,7 +397,9 @@ zone_attach(struct zone *z, const char *name, int readonly)
     if (zone_name("zone_attach", name, full) != 0) {
         return -1;
     }
-    fd = shm_open(full, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+    /* O_NONBLOCK: anything can sit in /dev/shm, and the open of a FIFO
+     * would wait for a writer.  Only a regular file can be a zone. */
+    fd = shm_open(full, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK, 0);
     if (fd == -1) {
         diag_set("zone_attach(posix): shm_open(\"%s\") failed: %s",
                  full, strerror(errno));
@@ -408,6 +410,16 @@ zone_attach(struct zone *z, const char *name, int readonly)
         close(fd);
         diag_set("zone_attach(posix): fstat of \"%s\" failed: %s",
                  full, strerror(err));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        diag_set("zone_attach(posix): \"%s\" is %s, not a shared-memory zone", full,
+                 S_ISFIFO(st.st_mode) ? "a FIFO"
+                 : S_ISDIR(st.st_mode) ? "a directory"
+                 : S_ISCHR(st.st_mode) ? "a character device"
+                 : S_ISBLK(st.st_mode) ? "a block device"
+                 : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
         return -1;
     }
     if (st.st_size < (off_t) ZONE_CTL_SIZE
