@@ -377,14 +377,21 @@ bench_run(struct bench_alloc *a, const struct churn_seq *q, size_t zone_size,
 
 /* ---- options ---- */
 
-/* Split "A,B:nocount,..." into a[]; returns the count. */
+/* Split "A,B:nocount,..." into a[]; returns the count.  NAME:locked runs
+ * without any lock, so only one process may run it. */
 static size_t
-bench_parse_allocs(char *list, struct bench_alloc *a)
+bench_parse_allocs(char *list, struct bench_alloc *a, uint64_t procs)
 {
-    char   *name, *save = NULL, *colon;
+    char   *name, *rest = list, *colon;
     size_t  n = 0;
 
-    for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+    if (list[0] == '\0') {
+        cli_usage_error(bench_cmd, "--alloc needs at least one allocator");
+    }
+    while ((name = strsep(&rest, ",")) != NULL) {
+        if (name[0] == '\0') {
+            cli_usage_error(bench_cmd, "--alloc has an empty name (two commas, or one at an end)");
+        }
         if (n == BENCH_MAX_ALLOCS) {
             cli_usage_error(bench_cmd, "at most %d allocators", BENCH_MAX_ALLOCS);
         }
@@ -408,10 +415,12 @@ bench_parse_allocs(char *list, struct bench_alloc *a)
             cli_usage_error(bench_cmd, "allocator '%s' has no _locked forms (for '%s')",
                             name, a[n].label);
         }
+        if (a[n].locked && procs > 1) {
+            cli_usage_error(bench_cmd, "'%s' takes no lock, so it cannot run with --procs "
+                            "%llu: the workers would share the zone unsynchronised",
+                            a[n].label, (unsigned long long) procs);
+        }
         n++;
-    }
-    if (n == 0) {
-        cli_usage_error(bench_cmd, "--alloc needs at least one allocator");
     }
     return n;
 }
@@ -492,7 +501,7 @@ bench_select(const struct bench_opts *o, struct bench_alloc *a)
             cli_usage_error(bench_cmd, "--alloc list too long");
         }
         strcpy(list, o->alloc_list);
-        return bench_parse_allocs(list, a);
+        return bench_parse_allocs(list, a, o->procs);
     }
     all = allocator_all(&n);
     if (n > BENCH_MAX_ALLOCS) {

@@ -105,7 +105,7 @@ stat_print(struct zone *z, const struct allocator_ops *ops, const char *label)
     }
 
     printf("pages free: %llu\n", (unsigned long long) st.pages_free);
-    {
+    if (ops->caps & ALLOC_SLOT_STATS) {
         uint64_t slot_fails = 0;
         for (i = 0; i < st.nslots; i++) {
             slot_fails += st.slot[i].fails;
@@ -113,6 +113,9 @@ stat_print(struct zone *z, const struct allocator_ops *ops, const char *label)
         printf("failed allocations: %llu (%llu in slots, %llu larger requests)\n",
                (unsigned long long) st.fails, (unsigned long long) slot_fails,
                (unsigned long long) (st.fails - slot_fails));
+    } else {
+        /* No size classes: a failure is not "larger" than anything. */
+        printf("failed allocations: %llu\n", (unsigned long long) st.fails);
     }
     largest = walked ? runs.largest : st.largest_free;
     if (st.page_size) {

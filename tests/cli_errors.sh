@@ -146,6 +146,13 @@ part_errors() {
         "$B" bench --sizes 9-3
     expect 2 "shmbench: unknown suffix ':fast' in --alloc (:nocount or :locked) (see 'shmbench bench --help')" \
         "$B" bench --alloc slab:fast
+    expect 2 "shmbench: --alloc has an empty name (two commas, or one at an end) (see 'shmbench bench --help')" \
+        "$B" bench --alloc slab,,tlsf --rounds 10
+    expect 2 "shmbench: --alloc has an empty name (two commas, or one at an end) (see 'shmbench bench --help')" \
+        "$B" bench --alloc slab, --rounds 10
+    # The _locked forms take no lock: several workers would race on one zone.
+    expect 2 "shmbench: 'slab:locked' takes no lock, so it cannot run with --procs 2: the workers would share the zone unsynchronised (see 'shmbench bench --help')" \
+        "$B" bench --alloc slab,slab:locked --procs 2 --rounds 10
     # An allocator name that names none is a usage error, in every command.
     expect 2 "shmbench: unknown allocator \"nope\" (known: $known) (see 'shmbench replay --help')" \
         "$B" replay --alloc nope "$T/good.trace"
