@@ -272,6 +272,17 @@ part_stat() {
     tail -n +2 "$T/stat" | grep -v '^resident:\|^lock' > "$T/stat.body"
     cmp -s "$T/after.body" "$T/stat.body" || fail "--after-replay prints another zone state"
 
+    # Failures of an allocator without size classes are not split by slot.
+    checks=$((checks + 1))
+    printf 'a 1 100\na 2 5000000\n' > "$T/big.trace"
+    "$B" stat --after-replay "$T/big.trace" --alloc tlsf --zone-size 1m > "$T/tlsf" 2>&1 \
+        || fail "stat --after-replay on tlsf"
+    grep -qx 'failed allocations: 1' "$T/tlsf" || fail "tlsf's failures: $(grep failed "$T/tlsf")"
+    "$B" stat --after-replay "$T/big.trace" --zone-size 1m > "$T/slab" 2>&1 \
+        || fail "stat --after-replay on slab"
+    grep -qx 'failed allocations: 1 (0 in slots, 1 larger requests)' "$T/slab" \
+        || fail "slab's failures: $(grep failed "$T/slab")"
+
     # Corrupt the slab header (pages, last, free-list offsets) behind the
     # allocator region's base: stat must refuse, exit 1, no signal.
     base=$(od -An -t u8 -j 24 -N 8 "/dev/shm$ZONE" | tr -d ' ')
