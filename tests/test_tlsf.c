@@ -1,57 +1,30 @@
 /*
- * test_tlsf: the `tlsf` allocator (alloc/tlsf.c), two-level segregated fit.
+ * test_tlsf: the `tlsf` allocator (alloc/baselines/tlsf.c), two-level
+ * segregated fit.
  *
- * Blocks: alignment, usable_size, no overlap, contents survive a churn, and
- * the internal fragmentation of uniform 8..2048 requests.  Structure:
- * coalescing with both neighbours, the split minimum, exhaustion and
- * recovery, and the search: with 10000 free fragments, every allocation
- * takes exactly the block a brute-force model of good fit predicts (the
- * head of the first non-empty list at or above the request's rounded
- * class) and visits one list node.  Refusals: every kind of bad free leaves
- * the zone byte-identical; check() finds injected corruption and survives
- * garbage.  Processes: four forked workers hand blocks to each other to
- * free; the zone ends consistent and empty.
- *
- * Corruption cases need fields of the control structure; the mirror below
- * follows struct tl_zone in alloc/tlsf.c, and the test first checks that
- * the mirror still agrees with the allocator's own answers.
+ * What it shares with freelist is tested by fit_common.h: blocks
+ * (alignment, usable_size, no overlap, contents through a churn, the
+ * internal fragmentation of uniform 8..2048 requests), coalescing with both
+ * neighbours, the split minimum, exhaustion and recovery, another mapping's
+ * view, the bad frees both refuse, check() on garbage, four forked workers
+ * handing blocks to each other to free.  Here is what is tlsf's own: the
+ * search, where with 10000 free fragments every allocation takes exactly
+ * the block a brute-force model of good fit predicts (the head of the first
+ * non-empty list at or above the request's rounded class) and visits one
+ * list node; forged headers and PREV_FREE; the corruptions of lists,
+ * bitmaps and back links.  The control structure's fields come from
+ * tlsf.h.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "fit_common.h"
 
 #include "baselines/tlsf.h"
-#include "substrate/allocator.h"
-#include "registry.h"
-#include "substrate/diag.h"
-#include "mputil.h"
-#include "substrate/proc.h"
-#include "testutil.h"
-#include "churn.h"
 
-#define FL_COUNT   33
-#define SL_COUNT   32
-
-/* Mirror of struct tl_zone (alloc/tlsf.c). */
-struct tl_mirror {
-    struct shmtx_lockword lock;
-    struct shmtx          mutex;
-    char                  magic[8];
-    uint64_t              size, start, end;
-    uint64_t              fl_bitmap;
-    uint64_t              nfree, free_bytes, nused, used_bytes, fails, steps;
-    uint32_t              sl_bitmap[FL_COUNT];
-    uint64_t              head[FL_COUNT][SL_COUNT];
-};
-
-#define TAG_SIZE(t)   ((t) & 0x0000fffffffffff0ULL)
-#define TAG_FREE      1ULL
-#define TAG_PREV_FREE 2ULL
-#define HDR           8
-#define MIN_BLOCK     32
-
-static const struct allocator_ops *ops;
+/* Whether a tlsf header says free: its FREE bit is set. */
+static int
+tl_is_free(uint64_t t)
+{
+    return (t & TL_FREE) != 0;
+}
 
 /* The paper's mapping, written again as the model: list of a block size. */
 static unsigned
@@ -63,7 +36,7 @@ model_class(uint64_t s)
         return (unsigned) (s >> 4);
     }
     f = 63u - (unsigned) __builtin_clzll(s);
-    return (f - 9 + 1) * SL_COUNT + (unsigned) (s >> (f - 5)) - SL_COUNT;
+    return (f - 9 + 1) * TL_SL_COUNT + (unsigned) (s >> (f - 5)) - TL_SL_COUNT;
 }
 
 /* The class a request searches from: its block size rounded up to the
@@ -71,10 +44,10 @@ model_class(uint64_t s)
 static unsigned
 model_search_class(size_t size)
 {
-    uint64_t s = ((uint64_t) size + HDR + 15) & ~15ULL;
+    uint64_t s = ((uint64_t) size + TL_OVERHEAD + 15) & ~15ULL;
 
-    if (s < MIN_BLOCK) {
-        s = MIN_BLOCK;
+    if (s < BTAG_MIN_BLOCK) {
+        s = BTAG_MIN_BLOCK;
     }
     if (s >= 512) {
         s += (1ULL << (63u - (unsigned) __builtin_clzll(s) - 5)) - 1;
@@ -82,350 +55,37 @@ model_search_class(size_t size)
     return model_class(s);
 }
 
-static int
-open_zone(struct zone *z, size_t size)
-{
-    if (allocator_zone_create(z, ops, ZONE_ANON, size, 0, NULL, NULL) != 0) {
-        CHECK(0, "zone of %zu bytes: %s", size, diag_last());
-        return -1;
-    }
-    return 0;
-}
-
-static int
-check_ok(struct zone *z, const char *what)
-{
-    int rc = ops->check(z, stderr);
-
-    CHECK(rc == 0, "check after %s: %s", what, diag_last());
-    return rc;
-}
-
-static uint64_t
-word_at(const struct zone *z, uint64_t off)
-{
-    return *(const uint64_t *) (z->base + off);
-}
-
-static struct alloc_stats
-stats_of(struct zone *z)
-{
-    struct alloc_stats st;
-
-    ops->stats(z, &st);
-    return st;
-}
-
 static void
 test_init(void)
 {
-    struct zone         z;
-    struct alloc_params p;
-    size_t              min = allocator_min_zone_size(ops, NULL);
-    void               *a;
-
-    memset(&p, 0, sizeof(p));
-    p.policy = "best";
-    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, 1 << 20, 0, &p, NULL) == -1,
-          "policy \"best\" accepted");
-    CHECK(strstr(diag_last(), "takes no policy") != NULL, "message: %s", diag_last());
-
-    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, min - 1, 0, NULL, NULL) == -1,
-          "zone of min - 1 bytes accepted");
-    CHECK(strstr(diag_last(), "minimum") != NULL, "message: %s", diag_last());
-    CHECK(min < 16384, "the control structure takes %zu bytes", min);
-
-    if (open_zone(&z, min) == 0) {
-        a = ops->alloc(&z, 24);
-        CHECK(a != NULL, "the smallest zone holds a 24-byte block: %s", diag_last());
-        CHECK(ops->alloc(&z, 1) == NULL, "the smallest zone holds a second block");
-        CHECK(ops->free(&z, a) == 0, "free: %s", diag_last());
-        check_ok(&z, "the smallest zone");
-        zone_destroy(&z);
-    }
-    CHECK(ops->caps == (ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_BAD_FREE_DETECTED
-                        | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME)
-          && allocator_can_check(ops) && !allocator_takes_pages(ops),
-          "caps %#x", ops->caps);
-    CHECK(ops->alloc_locked && ops->free_locked, "locked forms");
-}
-
-/* Churn: alignment, usable size, no overlap, patterns, fragmentation. */
-
-struct live {
-    unsigned char *p;
-    size_t         size, usable;
-    uint64_t       tag;
-};
-
-static int
-by_address(const void *a, const void *b)
-{
-    const struct live *x = a, *y = b;
-
-    return (x->p > y->p) - (x->p < y->p);
-}
-
-static void
-check_layout(struct zone *z, struct live *blk, size_t n)
-{
-    struct live *s = malloc(n * sizeof(*s));
-    size_t       i, m = 0, bad = 0;
-
-    for (i = 0; i < n; i++) {
-        if (blk[i].p) {
-            s[m++] = blk[i];
-        }
-    }
-    qsort(s, m, sizeof(*s), by_address);
-    for (i = 0; i < m; i++) {
-        bad += i > 0 && s[i - 1].p + s[i - 1].usable + HDR > s[i].p;
-        bad += s[i].p < z->base || s[i].p + s[i].usable > z->base + z->size;
-    }
-    CHECK(bad == 0, "%zu overlapping or stray blocks among %zu", bad, m);
-    free(s);
-}
-
-static void
-take(struct zone *z, struct live *b, size_t size, uint64_t tag)
-{
-    b->p = ops->alloc(z, size);
-    b->size = size;
-    b->tag = tag;
-    CHECK(b->p != NULL, "alloc(%zu): %s", size, diag_last());
-    if (b->p == NULL) {
-        return;
-    }
-    b->usable = ops->usable_size(z, b->p);
-    CHECK(((uintptr_t) b->p & 15) == 0, "block %p not 16-byte aligned", (void *) b->p);
-    CHECK(b->usable >= size && b->usable < size + HDR + MIN_BLOCK,
-          "usable_size %zu for %zu bytes", b->usable, size);
-    mp_fill(b->p, size, tag);
-}
-
-static void
-drop(struct zone *z, struct live *b)
-{
-    CHECK(mp_intact(b->p, b->size, b->tag), "block of %zu bytes damaged", b->size);
-    CHECK(ops->free(z, b->p) == 0, "free: %s", diag_last());
-    b->p = NULL;
+    fit_test_init("best", "takes no policy");
+    CHECK(allocator_min_zone_size(ops, NULL) < 16384, "the control structure takes %zu bytes",
+          allocator_min_zone_size(ops, NULL));
 }
 
 static void
 test_churn(void)
 {
-    enum { NLIVE = 1000, ROUNDS = 60000 };
-    struct live       *blk = calloc(NLIVE, sizeof(*blk));
-    struct zone        z;
-    struct alloc_stats st0, st;
-    uint64_t           rng = 11, tag = 1, steps0;
-    double             req = 0, granted = 0;
-    size_t             i, k;
+    struct fit_churn c;
+    uint64_t         steps0;
 
-    if (open_zone(&z, 8 << 20) != 0) {
-        free(blk);
+    if (fit_churn_open(&c, NULL, "tlsf") != 0) {
         return;
     }
-    st0 = stats_of(&z);
-    CHECK(st0.fails == 0 && st0.largest_free <= st0.free_bytes
-          && st0.largest_free > st0.free_bytes - st0.free_bytes / 32,
-          "fresh zone: free %llu, largest %llu", (unsigned long long) st0.free_bytes,
-          (unsigned long long) st0.largest_free);
-    steps0 = tlsf_steps(&z);
-    for (i = 0; i < NLIVE; i++) {
-        take(&z, &blk[i], 8 + mp_rng(&rng) % 2041, tag++);
-    }
-    for (i = 0; i < ROUNDS; i++) {
-        k = mp_rng(&rng) % NLIVE;
-        drop(&z, &blk[k]);
-        take(&z, &blk[k], 8 + mp_rng(&rng) % 2041, tag++);
-        if (i % 20000 == 0) {
-            check_layout(&z, blk, NLIVE);
-            check_ok(&z, "churn");
-        }
-    }
-    check_layout(&z, blk, NLIVE);
-    check_ok(&z, "churn");
-    CHECK(tlsf_steps(&z) - steps0 == NLIVE + ROUNDS, "one list node per allocation: %llu",
-          (unsigned long long) (tlsf_steps(&z) - steps0));
-    for (i = 0; i < NLIVE; i++) {
-        req += (double) blk[i].size;
-        granted += (double) blk[i].usable;
-    }
-    st = stats_of(&z);
+    CHECK(c.st0.fails == 0 && c.st0.largest_free <= c.st0.free_bytes
+          && c.st0.largest_free > c.st0.free_bytes - c.st0.free_bytes / 32,
+          "fresh zone: free %llu, largest %llu", (unsigned long long) c.st0.free_bytes,
+          (unsigned long long) c.st0.largest_free);
+    steps0 = tlsf_steps(&c.z);
+    fit_churn_rounds(&c);
+    CHECK(tlsf_steps(&c.z) - steps0 == FIT_NLIVE + FIT_ROUNDS, "one list node per allocation: %llu",
+          (unsigned long long) (tlsf_steps(&c.z) - steps0));
     printf("tlsf: 1000 live blocks of 8..2048 after %d rounds: requested/usable %.4f "
            "(internal fragmentation %.2f%%), footprint %llu, %llu free bytes, largest %llu\n",
-           ROUNDS, req / granted, 100.0 * (1.0 - req / granted),
-           (unsigned long long) st.footprint, (unsigned long long) st.free_bytes,
-           (unsigned long long) st.largest_free);
-    CHECK(req / granted > 0.97, "internal fragmentation: requested/usable %.4f", req / granted);
-    for (i = 0; i < NLIVE; i++) {
-        drop(&z, &blk[i]);
-    }
-    check_ok(&z, "freeing all");
-    st = stats_of(&z);
-    CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free
-          && st.footprint == st0.footprint,
-          "all free: free %llu (was %llu), largest %llu, footprint %llu (was %llu)",
-          (unsigned long long) st.free_bytes, (unsigned long long) st0.free_bytes,
-          (unsigned long long) st.largest_free, (unsigned long long) st.footprint,
-          (unsigned long long) st0.footprint);
-    zone_destroy(&z);
-    free(blk);
-}
-
-/* Structure. */
-
-static size_t
-exhaust(struct zone *z, void **blk, size_t cap, size_t size)
-{
-    size_t n = 0;
-
-    while (n < cap && (blk[n] = ops->alloc(z, size)) != NULL) {
-        n++;
-    }
-    return n;
-}
-
-struct runs {
-    uint64_t n, off[8], len[8];
-};
-
-static int
-note_run(void *arg, uint64_t off, uint64_t len)
-{
-    struct runs *r = arg;
-
-    if (r->n < 8) {
-        r->off[r->n] = off;
-        r->len[r->n] = len;
-    }
-    r->n++;
-    return 0;
-}
-
-static void
-test_coalesce(void)
-{
-    struct zone        z;
-    void              *blk[512];
-    size_t             n;
-    uint64_t           a_off, i;
-    struct alloc_stats st;
-    struct runs        r;
-    int                order, found;
-
-    /* Orders: A C B (both neighbours at once), A B C (left), C B A (right). */
-    for (order = 0; order < 3; order++) {
-        if (open_zone(&z, 64 << 10) != 0) {
-            return;
-        }
-        n = exhaust(&z, blk, 512, 248);                 /* 256-byte blocks */
-        CHECK(n > 20 && n < 512, "exhausted after %zu blocks", n);
-        CHECK(stats_of(&z).largest_free < 248, "nothing of 248 bytes left");
-        a_off = (uint64_t) ((unsigned char *) blk[10] - z.base) - HDR - ops->data_offset(&z);
-        CHECK((unsigned char *) blk[11] == (unsigned char *) blk[10] + 256
-              && (unsigned char *) blk[12] == (unsigned char *) blk[11] + 256,
-              "A, B, C adjacent");
-        if (order == 0) {
-            ops->free(&z, blk[10]);
-            ops->free(&z, blk[12]);
-            st = stats_of(&z);
-            CHECK(st.largest_free == 248, "A and C free apart: largest %llu",
-                  (unsigned long long) st.largest_free);
-            ops->free(&z, blk[11]);
-        } else {
-            int k = order == 1 ? 10 : 12, d = order == 1 ? 1 : -1;
-            ops->free(&z, blk[k]);
-            ops->free(&z, blk[k + d]);
-            st = stats_of(&z);
-            CHECK(st.largest_free == 512 - HDR, "two merged: largest %llu",
-                  (unsigned long long) st.largest_free);
-            ops->free(&z, blk[k + 2 * d]);
-        }
-        st = stats_of(&z);
-        CHECK(st.largest_free == 3 * 256 - HDR, "order %d: A B C merged: largest %llu",
-              order, (unsigned long long) st.largest_free);
-        memset(&r, 0, sizeof(r));
-        CHECK(ops->each_free_run(&z, note_run, &r) == 0, "each_free_run");
-        for (i = 0, found = 0; i < r.n && i < 8; i++) {
-            found += r.off[i] == a_off && r.len[i] == 768;
-        }
-        CHECK(r.n <= 2 && found == 1, "order %d: %llu runs, none of 768 bytes at A (%llu)",
-              order, (unsigned long long) r.n, (unsigned long long) a_off);
-        check_ok(&z, "coalescing");
-        CHECK(ops->alloc(&z, 3 * 256 - HDR) == blk[10], "merged block reused at A");
-        check_ok(&z, "reusing the merged block");
-        zone_destroy(&z);
-    }
-}
-
-static void
-test_split(void)
-{
-    struct zone z;
-    void       *blk[512], *p;
-    size_t      n;
-
-    if (open_zone(&z, 64 << 10) != 0) {
-        return;
-    }
-    n = exhaust(&z, blk, 512, 248);
-    CHECK(n > 20, "exhausted");
-    ops->free(&z, blk[5]);                              /* one 256-byte hole */
-
-    /* 232 bytes need 240: a 16-byte rest cannot be a block, all is given. */
-    p = ops->alloc(&z, 232);
-    CHECK(p == blk[5] && ops->usable_size(&z, p) == 248, "whole block: %p usable %zu", p,
-          p ? ops->usable_size(&z, p) : 0);
-    check_ok(&z, "a whole block");
-    ops->free(&z, p);
-
-    /* 216 bytes need 224: the 32-byte rest becomes a free block. */
-    p = ops->alloc(&z, 216);
-    CHECK(p == blk[5] && ops->usable_size(&z, p) == 216, "split block: usable %zu",
-          p ? ops->usable_size(&z, p) : 0);
-    CHECK(stats_of(&z).largest_free >= MIN_BLOCK - HDR, "the rest is free");
-    check_ok(&z, "a split");
-    CHECK(ops->alloc(&z, 24) == (unsigned char *) blk[5] + 224, "the 32-byte rest serves 24 bytes");
-    check_ok(&z, "the rest used");
-    zone_destroy(&z);
-}
-
-static void
-test_exhaust(void)
-{
-    struct zone        z;
-    void              *blk[128];
-    size_t             n, i;
-    struct alloc_stats st0, st;
-
-    if (open_zone(&z, 80 << 10) != 0) {
-        return;
-    }
-    st0 = stats_of(&z);
-    n = exhaust(&z, blk, 128, 1000);
-    st = stats_of(&z);
-    CHECK(n > 50 && n < 128 && st.fails == 1, "exhausted after %zu, fails %llu", n,
-          (unsigned long long) st.fails);
-    CHECK(strstr(diag_last(), "no free block") != NULL, "message: %s", diag_last());
-    CHECK(ops->alloc(&z, 1 << 20) == NULL && stats_of(&z).fails == 2, "too big: a fail");
-    CHECK(ops->alloc(&z, SIZE_MAX) == NULL && stats_of(&z).fails == 3, "SIZE_MAX: a fail");
-    check_ok(&z, "exhaustion");
-    ops->free(&z, blk[3]);
-    ops->free(&z, blk[7]);
-    CHECK((blk[3] = ops->alloc(&z, 1000)) != NULL && (blk[7] = ops->alloc(&z, 1000)) != NULL,
-          "recovery after frees");
-    CHECK(ops->alloc(&z, 1000) == NULL, "full again");
-    for (i = 0; i < n; i++) {
-        ops->free(&z, blk[i]);
-    }
-    st = stats_of(&z);
-    CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free,
-          "all free again: %llu of %llu bytes", (unsigned long long) st.free_bytes,
-          (unsigned long long) st0.free_bytes);
-    check_ok(&z, "recovery");
-    zone_destroy(&z);
+           FIT_ROUNDS, c.req / c.granted, 100.0 * (1.0 - c.req / c.granted),
+           (unsigned long long) c.st.footprint, (unsigned long long) c.st.free_bytes,
+           (unsigned long long) c.st.largest_free);
+    fit_churn_close(&c);
 }
 
 /* The good-fit search against a brute-force model, over 10000 fragments. */
@@ -461,11 +121,11 @@ test_search(void)
     void        **got = calloc(NREQ, sizeof(void *));
     uint64_t      rng = 3, steps, start;
     size_t        i, size, wrong = 0, bad_steps = 0, classes = 0;
-    unsigned char seen[FL_COUNT * SL_COUNT];
+    unsigned char seen[TL_FL_COUNT * TL_SL_COUNT];
     struct model  m;
     unsigned char *p;
 
-    if (open_zone(&z, 48 << 20) != 0) {
+    if (fit_open(&z, 48 << 20, NULL) != 0) {
         return;
     }
     start = ops->data_offset(&z);
@@ -476,13 +136,13 @@ test_search(void)
         sep[i] = ops->alloc(&z, 8);
         CHECK(frag[i] && sep[i], "fragment %zu", i);
         if (frag[i]) {
-            classes += !seen[model_class(ops->usable_size(&z, frag[i]) + HDR)]++;
+            classes += !seen[model_class(ops->usable_size(&z, frag[i]) + TL_OVERHEAD)]++;
         }
     }
     for (i = 0; i < NFRAG; i++) {
         ops->free(&z, frag[i]);
     }
-    check_ok(&z, "10000 fragments");
+    fit_check_ok(&z, "10000 fragments");
     CHECK(classes > 100, "fragments in %zu lists", classes);
 
     for (i = 0; i < NREQ; i++) {
@@ -494,7 +154,7 @@ test_search(void)
         p = got[i] = ops->alloc(&z, size);
         CHECK(p != NULL, "alloc(%zu): %s", size, diag_last());
         bad_steps += tlsf_steps(&z) - steps != 1;
-        wrong += !m.found || p != z.base + start + m.off + HDR;
+        wrong += !m.found || p != z.base + start + m.off + BTAG_WORD;
         if (p && ops->usable_size(&z, p) < size) {
             wrong++;
         }
@@ -504,369 +164,189 @@ test_search(void)
           NREQ);
     printf("tlsf: %d fragments in %zu lists: %d allocations each visited 1 list node and "
            "took the model's block\n", NFRAG, classes, NREQ);
-    check_ok(&z, "allocations over fragments");
+    fit_check_ok(&z, "allocations over fragments");
     for (i = 0; i < NREQ; i++) {
         ops->free(&z, got[i]);
     }
     for (i = 0; i < NFRAG; i++) {
         ops->free(&z, sep[i]);
     }
-    check_ok(&z, "freeing everything");
-    CHECK(stats_of(&z).footprint == ops->data_offset(&z) + HDR, "one free block again");
+    fit_check_ok(&z, "freeing everything");
+    CHECK(fit_stats(&z).footprint == ops->data_offset(&z) + BTAG_WORD, "one free block again");
     zone_destroy(&z);
     free(frag);
     free(sep);
     free(got);
 }
 
-/* Another process's view: the zone attached by name, read-only, at another
- * address.  check(), stats() and each_free_run() follow offsets only and
- * never write (a write would fault on the read-only mapping). */
-static void
-test_attach(void)
-{
-    struct zone        z, r;
-    struct alloc_stats a, b;
-    struct runs        ra, rb;
-    void              *blk[64];
-    char               name[64];
-    size_t             i;
-
-    snprintf(name, sizeof(name), "/shmbench-test-%s-%d", "tlsf", (int) getpid());
-    if (allocator_zone_create(&z, ops, ZONE_POSIX, 1 << 20, 0, NULL, name) != 0) {
-        CHECK(0, "posix zone: %s", diag_last());
-        return;
-    }
-    for (i = 0; i < 64; i++) {
-        blk[i] = ops->alloc(&z, 100 + 37 * i);
-    }
-    for (i = 0; i < 64; i += 2) {
-        ops->free(&z, blk[i]);
-    }
-    if (zone_attach(&r, name, 1) != 0) {
-        CHECK(0, "attach %s: %s", name, diag_last());
-        zone_destroy(&z);
-        return;
-    }
-    CHECK(r.base != z.base && strcmp(r.ctl->allocator, "tlsf") == 0,
-          "attached at %p (creator %p), formatted by \"%s\"", (void *) r.base, (void *) z.base,
-          r.ctl->allocator);
-    CHECK(ops->check(&r, stderr) == 0, "check from the read-only mapping: %s", diag_last());
-    ops->stats(&z, &a);
-    ops->stats(&r, &b);
-    CHECK(memcmp(&a, &b, sizeof(a)) == 0, "stats differ between the two mappings");
-    memset(&ra, 0, sizeof(ra));
-    memset(&rb, 0, sizeof(rb));
-    CHECK(ops->each_free_run(&z, note_run, &ra) == 0 && ops->each_free_run(&r, note_run, &rb) == 0
-          && memcmp(&ra, &rb, sizeof(ra)) == 0 && ra.n >= 32, "free runs differ");
-    zone_destroy(&r);
-    zone_destroy(&z);
-}
-
-/* Refusals. */
-
-static void
-refused(struct zone *z, void *p, const char *what, const char *expect)
-{
-    unsigned char *before = malloc(z->size);
-    unsigned long  n = diag_count();
-
-    memcpy(before, z->base, z->size);
-    diag_clear();
-    CHECK(ops->free(z, p) == -1, "%s accepted", what);
-    CHECK(diag_count() > n && strstr(diag_last(), expect) != NULL,
-          "%s: message \"%s\" lacks \"%s\"", what, diag_last(), expect);
-    CHECK(memcmp(before, z->base, z->size) == 0, "%s changed the zone", what);
-    CHECK(ops->usable_size(z, p) == 0, "%s: usable_size is not 0", what);
-    check_ok(z, what);
-    free(before);
-}
-
+/* Forged headers inside b: a valid next header but the wrong magic (only
+ * the magic gives it away); the right magic but no next header; and a
+ * claim that the left neighbour is free.  A forged header with its magic
+ * and a valid next header would pass: undetectable. */
 static void
 test_bad_frees(void)
 {
-    struct zone    z;
-    unsigned char  local[64], *a, *b, *c, *d, *e, *f, *tail;
-    uint64_t       fake;
+    struct fit_bad t;
+    unsigned char *b;
+    uint64_t       h, off, fake, next;
 
-    if (open_zone(&z, 1 << 20) != 0) {
+    if (fit_bad_frees_open(&t) != 0) {
         return;
     }
-    a = ops->alloc(&z, 64);
-    b = ops->alloc(&z, 5000);
-    c = ops->alloc(&z, 100);
-    d = ops->alloc(&z, 100);
-    e = ops->alloc(&z, 100);
-    f = ops->alloc(&z, 100);
-    memset(b, 0xab, 5000);
-    tail = f + 112;                         /* start of the free tail's payload */
+    b = t.b;
+    h = (uint64_t) (b + 1024 - 8 - t.z.base);
+    fake = (uint64_t) 256;
+    next = btag_tag(h + 256, 32, 0);
+    memcpy(b + 1024 - 8, &fake, 8);
+    memcpy(b + 1024 - 8 + 256, &next, 8);
+    fit_refused(&t.z, b + 1024, "a forged header without the magic", "not the start of a block");
 
-    refused(&z, NULL, "NULL", "outside the zone");
-    refused(&z, local, "a stack address", "outside the zone");
-    refused(&z, z.base, "the zone header", "outside the zone");
-    refused(&z, z.base + 16, "the zone header + 16", "outside the zone");
-    refused(&z, z.base + z.size - 8, "the zone's last word", "outside the zone");
-    refused(&z, z.base + z.size + 4096, "past the zone", "outside the zone");
-    refused(&z, a + 1, "a + 1", "not 16-byte aligned");
-    refused(&z, a + 8, "a + 8", "not 16-byte aligned");
-    refused(&z, b + 16, "16 bytes into a block", "not the start of a block");
-    refused(&z, b + 4096, "4096 bytes into a block", "not the start of a block");
-    refused(&z, tail, "the free tail's payload", "already free");
-    refused(&z, tail + 64, "inside the free tail", "not the start of a block");
-
-    /* Forged headers inside b: a valid next header but the wrong magic
-     * (only the magic gives it away); the right magic but no next header;
-     * and a claim that the left neighbour is free.  A forged header with
-     * its magic and a valid next header would pass: undetectable. */
-    {
-        uint64_t h = (uint64_t) (b + 1024 - 8 - z.base), next;
-        fake = (uint64_t) 256;
-        next = ((h + 256) * 0x9e3779b97f4a7c15ULL & 0xffff000000000000ULL) | 32;
-        memcpy(b + 1024 - 8, &fake, 8);
-        memcpy(b + 1024 - 8 + 256, &next, 8);
-        refused(&z, b + 1024, "a forged header without the magic", "not the start of a block");
-    }
-    {
-        uint64_t off = (uint64_t) (b + 2048 - 8 - z.base);
-        fake = ((off * 0x9e3779b97f4a7c15ULL) & 0xffff000000000000ULL) | 256;
-        memcpy(b + 2048 - 8, &fake, 8);
-        refused(&z, b + 2048, "a header with its magic but no next header",
+    off = (uint64_t) (b + 2048 - 8 - t.z.base);
+    fake = btag_tag(off, 256, 0);
+    memcpy(b + 2048 - 8, &fake, 8);
+    fit_refused(&t.z, b + 2048, "a header with its magic but no next header",
                 "not the start of a block");
-        fake |= TAG_PREV_FREE;
-        memcpy(b + 2048 - 8, &fake, 8);
-        refused(&z, b + 2048, "a header claiming a free left neighbour",
+    fake |= TL_PREV_FREE;
+    memcpy(b + 2048 - 8, &fake, 8);
+    fit_refused(&t.z, b + 2048, "a header claiming a free left neighbour",
                 "not the start of a block");
-    }
 
-    CHECK(ops->free(&z, a) == 0, "free a");
-    refused(&z, a, "a double free", "already free");
-    CHECK(ops->free(&z, c) == 0 && ops->free(&z, d) == 0, "free c, d (d merges into c)");
-    refused(&z, d, "a double free of a merged block", "already free");
-    refused(&z, c, "a double free of the merged block", "already free");
-    CHECK(ops->free(&z, f) == 0, "free f (merges with the tail)");
-    refused(&z, f, "a double free of a block merged with the tail", "already free");
-    CHECK(ops->free(&z, b) == 0 && ops->free(&z, e) == 0, "free b and e");
-    refused(&z, b, "a double free after everything merged", "already free");
-    check_ok(&z, "bad frees");
-    CHECK(stats_of(&z).footprint == ops->data_offset(&z) + HDR, "one free block at the end");
-    zone_destroy(&z);
+    fit_bad_frees_twice(&t);
+    CHECK(fit_stats(&t.z).footprint == ops->data_offset(&t.z) + BTAG_WORD,
+          "one free block at the end");
+    zone_destroy(&t.z);
 }
 
-/* check() on copies of a busy zone, corrupted. */
+/* check() on copies of a busy zone, corrupted where tlsf's own flags,
+ * back links, lists and bitmaps are. */
+
+struct tl_damage {
+    struct fit_damage d;
+    uint64_t          lone;         /* a block alone on its list */
+    uint64_t          chained;      /* the second block of a list */
+    unsigned          lone_fl, lone_sl, empty_fl, empty_sl;    /* lone's list, an empty one */
+};
+
+static const struct fit_corruption tl_cases[] = {
+    { "header size", "wrong magic" },
+    { "list link", "is not a free block" },
+    { "adjacent free blocks", "two adjacent free blocks" },
+    { "second-level bit", "bitmap" },
+    { "back link", "links back" },
+    { "epilogue", "epilogue" },
+    { "block in the wrong list", "belongs in list" },
+    { "PREV_FREE bit", "PREV_FREE" },
+    { "free block's last word", "last word" },
+    { "first-level bitmap", "beyond" },
+    { "used bytes", "counters say" },
+};
 
 static void
-busy_zone(struct zone *z, void **keep, size_t nkeep)
+tl_prepare(struct fit_damage *d)
 {
-    uint64_t rng = 5;
-    size_t   i;
+    struct tl_damage     *t = (struct tl_damage *) d;
+    const struct tl_zone *m = (const struct tl_zone *) d->z.base;
+    uint64_t              b;
+    unsigned              fl, sl;
 
-    for (i = 0; i < nkeep; i++) {
-        keep[i] = ops->alloc(z, 16 + mp_rng(&rng) % 200);
+    CHECK(m->count.nfree > 10 && m->count.fails == 0,
+          "the busy zone has %llu free blocks and %llu fails",
+          (unsigned long long) m->count.nfree, (unsigned long long) m->count.fails);
+    for (fl = 0; fl < TL_FL_COUNT; fl++) {
+        for (sl = 0; sl < TL_SL_COUNT; sl++) {
+            b = m->head[fl][sl];
+            if (b && fit_word_at(&d->z, b + BTAG_NEXT) && !t->chained) {
+                t->chained = fit_word_at(&d->z, b + BTAG_NEXT);
+            } else if (b && !fit_word_at(&d->z, b + BTAG_NEXT) && !t->lone) {
+                t->lone = b;
+                t->lone_fl = fl;
+                t->lone_sl = sl;
+            } else if (!b && fl == 0 && sl > 2 && !t->empty_sl) {
+                t->empty_fl = fl;
+                t->empty_sl = sl;
+            }
+        }
     }
-    for (i = 0; i < nkeep; i += 3) {
-        ops->free(z, keep[i]);
-    }
+    CHECK(t->chained && t->lone && t->empty_sl,
+          "busy zone has a chained list, a lone block, an empty list");
 }
 
-/* The first block in use after a block with the given free state. */
-static uint64_t
-used_after(const struct zone *z, uint64_t start, uint64_t end, int after_free)
+static void
+tl_corrupt(struct fit_damage *d, size_t i)
 {
-    uint64_t b, t, prev_free = 0;
+    struct tl_damage *t = (struct tl_damage *) d;
+    struct tl_zone   *m = (struct tl_zone *) d->copy.base;
+    unsigned char    *base = d->copy.base;
+    uint64_t          b;
+    unsigned          fl;
 
-    for (b = start; b < end; b += TAG_SIZE(t)) {
-        t = word_at(z, b);
-        if (!(t & TAG_FREE) && b != start && (int) prev_free == after_free) {
-            return b;
+    switch (i) {
+    case 0:
+        b = fit_used_after(&d->z, d->start, d->end, 0);
+        *(uint64_t *) (base + b) += 16;
+        break;
+    case 1: m->head[t->lone_fl][t->lone_sl] = 12345; break;
+    case 2:
+        b = fit_used_after(&d->z, d->start, d->end, 1);
+        CHECK(b != 0, "found a block after a free one");
+        *(uint64_t *) (base + b) |= TL_FREE;
+        break;
+    case 3: m->sl_bitmap[t->lone_fl] &= ~(1u << t->lone_sl); break;
+    case 4: *(uint64_t *) (base + t->chained + BTAG_PREV) += 16; break;
+    case 5: *(uint64_t *) (base + d->end) ^= TL_PREV_FREE; break;
+    case 6:                                       /* move the lone block to an empty list */
+        m->head[t->lone_fl][t->lone_sl] = 0;
+        m->sl_bitmap[t->lone_fl] &= ~(1u << t->lone_sl);
+        m->head[t->empty_fl][t->empty_sl] = t->lone;
+        m->sl_bitmap[t->empty_fl] |= 1u << t->empty_sl;
+        m->fl_bitmap = 0;
+        for (fl = 0; fl < TL_FL_COUNT; fl++) {
+            m->fl_bitmap |= (uint64_t) (m->sl_bitmap[fl] != 0) << fl;
         }
-        prev_free = t & TAG_FREE;
+        break;
+    case 7:
+        b = fit_used_after(&d->z, d->start, d->end, 0);
+        *(uint64_t *) (base + b) |= TL_PREV_FREE;
+        break;
+    case 8:
+        *(uint64_t *) (base + t->lone + (fit_word_at(&d->z, t->lone) & BTAG_SIZE_MASK)
+                       - BTAG_WORD) += 16;
+        break;
+    case 9: m->fl_bitmap |= 1ULL << 40; break;
+    case 10: m->count.used_bytes += 16; break;
     }
-    return 0;
 }
 
 static void
 test_check_detects(void)
 {
-    static const struct { const char *what, *expect; } cases[] = {
-        { "free count", "counters say" },
-        { "header size", "wrong magic" },
-        { "list link", "is not a free block" },
-        { "adjacent free blocks", "two adjacent free blocks" },
-        { "zone magic", "magic is not" },
-        { "second-level bit", "bitmap" },
-        { "block magic", "wrong magic" },
-        { "back link", "links back" },
-        { "epilogue", "epilogue" },
-        { "block in the wrong list", "belongs in list" },
-        { "PREV_FREE bit", "PREV_FREE" },
-        { "free block's last word", "last word" },
-        { "first-level bitmap", "beyond" },
-        { "used bytes", "counters say" },
+    struct tl_damage t = {
+        .d = {
+            .nkeep = 300, .max = 200, .zone_magic = TL_ZONE_MAGIC,
+            .count_off = offsetof(struct tl_zone, count),
+            .cases = tl_cases, .ncases = sizeof(tl_cases) / sizeof(tl_cases[0]),
+            .prepare = tl_prepare, .corrupt = tl_corrupt,
+        },
     };
-    struct zone       z, copy;
-    void             *keep[300];
-    struct tl_mirror *m;
-    uint64_t          b, start, end, lone = 0, chained = 0;
-    unsigned          fl, sl, lone_fl = 0, lone_sl = 0, empty_fl = 0, empty_sl = 0;
-    size_t            i, at, k;
 
-    if (open_zone(&z, 256 << 10) != 0) {
-        return;
-    }
-    busy_zone(&z, keep, 300);
-    check_ok(&z, "busy zone");
-    m = (struct tl_mirror *) z.base;
-    start = m->start;
-    end = m->end;
-    CHECK(start == ops->data_offset(&z) && m->size == z.size && memcmp(m->magic, "TLSFZON1", 8) == 0
-          && m->nfree > 10 && m->fails == 0,
-          "the mirror of the control structure is out of date");
-    for (fl = 0; fl < FL_COUNT; fl++) {
-        for (sl = 0; sl < SL_COUNT; sl++) {
-            b = m->head[fl][sl];
-            if (b && word_at(&z, b + 8) && !chained) {
-                chained = word_at(&z, b + 8);
-            } else if (b && !word_at(&z, b + 8) && !lone) {
-                lone = b;
-                lone_fl = fl;
-                lone_sl = sl;
-            } else if (!b && fl == 0 && sl > 2 && !empty_sl) {
-                empty_fl = fl;
-                empty_sl = sl;
-            }
-        }
-    }
-    CHECK(chained && lone && empty_sl, "busy zone has a chained list, a lone block, an empty list");
-
-    copy = z;
-    copy.ctl = NULL;
-    copy.base = aligned_alloc(4096, z.size);
-    m = (struct tl_mirror *) copy.base;
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        memcpy(copy.base, z.base, z.size);
-        switch (i) {
-        case 0: m->nfree++; break;
-        case 1:
-            b = used_after(&z, start, end, 0);
-            *(uint64_t *) (copy.base + b) += 16;
-            break;
-        case 2: m->head[lone_fl][lone_sl] = 12345; break;
-        case 3:
-            b = used_after(&z, start, end, 1);
-            CHECK(b != 0, "found a block after a free one");
-            *(uint64_t *) (copy.base + b) |= TAG_FREE;
-            break;
-        case 4: m->magic[0] = 'X'; break;
-        case 5: m->sl_bitmap[lone_fl] &= ~(1u << lone_sl); break;
-        case 6: *(uint64_t *) (copy.base + start) ^= 1ULL << 60; break;
-        case 7: *(uint64_t *) (copy.base + chained + 16) += 16; break;
-        case 8: *(uint64_t *) (copy.base + end) ^= TAG_PREV_FREE; break;
-        case 9:                                   /* move the lone block to an empty list */
-            m->head[lone_fl][lone_sl] = 0;
-            m->sl_bitmap[lone_fl] &= ~(1u << lone_sl);
-            m->head[empty_fl][empty_sl] = lone;
-            m->sl_bitmap[empty_fl] |= 1u << empty_sl;
-            m->fl_bitmap = 0;
-            for (fl = 0; fl < FL_COUNT; fl++) {
-                m->fl_bitmap |= (uint64_t) (m->sl_bitmap[fl] != 0) << fl;
-            }
-            break;
-        case 10:
-            b = used_after(&z, start, end, 0);
-            *(uint64_t *) (copy.base + b) |= TAG_PREV_FREE;
-            break;
-        case 11: *(uint64_t *) (copy.base + lone + TAG_SIZE(word_at(&z, lone)) - 8) += 16; break;
-        case 12: m->fl_bitmap |= 1ULL << 40; break;
-        case 13: m->used_bytes += 16; break;
-        }
-        diag_clear();
-        CHECK(ops->check(&copy, NULL) != 0, "corruption \"%s\" not detected", cases[i].what);
-        CHECK(strstr(diag_last(), cases[i].expect) != NULL,
-              "corruption \"%s\": message \"%s\" lacks \"%s\"", cases[i].what, diag_last(),
-              cases[i].expect);
-    }
-
-    /* Garbage: check, stats and each_free_run must end, never crash. */
-    srand(7);
-    for (i = 0; i < 3000; i++) {
-        struct alloc_stats st;
-        unsigned           nb = 1 + (unsigned) rand() % 8;
-        memcpy(copy.base, z.base, z.size);
-        for (k = 0; k < nb; k++) {
-            at = (size_t) rand() % (start + 8192);
-            copy.base[at] = (unsigned char) rand();
-        }
-        (void) ops->check(&copy, NULL);
-        (void) ops->each_free_run(&copy, NULL, NULL);
-        ops->stats(&copy, &st);
-    }
-    for (i = 0; i < 300; i++) {                 /* random words at block starts */
-        memcpy(copy.base, z.base, z.size);
-        for (k = 0; k < 4; k++) {
-            at = start + 16 * ((size_t) rand() % ((end - start) / 16));
-            *(uint64_t *) (copy.base + at) = ((uint64_t) rand() << 33) ^ (uint64_t) rand();
-        }
-        (void) ops->check(&copy, NULL);
-        (void) ops->each_free_run(&copy, NULL, NULL);
-    }
-    for (i = 0; i < 5; i++) {
-        for (k = 0; k < z.size; k++) {
-            copy.base[k] = (unsigned char) rand();
-        }
-        CHECK(ops->check(&copy, NULL) != 0, "random bytes pass the check");
-    }
-    CHECK(1, "survived garbage");
-    free(copy.base);
-    zone_destroy(&z);
-}
-
-/* Processes: blocks freed by another worker than allocated them (churn.h). */
-
-static void
-test_processes(void)
-{
-    struct zone         z;
-    struct alloc_stats  st0, st;
-    struct shmtx_report rep;
-    uint64_t            calls = 0;
-
-    if (open_zone(&z, 8 << 20) != 0) {
-        return;
-    }
-    st0 = stats_of(&z);
-    shmtx_counters_reset(z.ctl->lockstat);
-    calls = churn_run(ops, &z, 50000, 1, 2048, "tlsf");
-    check_ok(&z, "4 processes");
-    st = stats_of(&z);
-    CHECK(st.free_bytes == st0.free_bytes && st.largest_free == st0.largest_free
-          && st.footprint == st0.footprint,
-          "after the workers %llu free bytes (was %llu)", (unsigned long long) st.free_bytes,
-          (unsigned long long) st0.free_bytes);
-    shmtx_report(z.ctl->lockstat, &rep);
-    CHECK(rep.acquisitions == calls, "lock counted %llu acquisitions, workers made %llu calls",
-          (unsigned long long) rep.acquisitions, (unsigned long long) calls);
-    printf("tlsf: %d workers, %llu calls, %llu contended\n", CHURN_WORKERS,
-           (unsigned long long) calls, (unsigned long long) rep.contended);
-    zone_destroy(&z);
+    fit_test_check_detects(&t.d);
 }
 
 int
 main(void)
 {
-    ops = allocator_find("tlsf");
-    if (ops == NULL) {
-        printf("test_tlsf: %s\n", diag_last());
+    if (fit_begin("tlsf", TL_OVERHEAD, tl_is_free) != 0) {
         return 1;
     }
     test_init();
     test_churn();
-    test_coalesce();
-    test_split();
-    test_exhaust();
+    fit_test_coalesce(0);
+    fit_test_split();
+    fit_test_exhaust(80 << 10);
     test_search();
-    test_attach();
+    fit_test_attach();
     test_bad_frees();
     test_check_detects();
-    test_processes();
+    fit_test_processes(NULL, "tlsf", 50000, NULL);
     return test_summary("test_tlsf");
 }

@@ -37,8 +37,12 @@
  * ever adjacent; an allocation splits off the remainder when it can be a
  * block (TL_MIN_BLOCK) and puts it in its list.  An epilogue header ("in
  * use", size 0) closes the data area.  The whole control structure (lock,
- * bitmaps, list heads as offsets, counters) is the zone header, so any
- * process can use or inspect the zone wherever it maps it.
+ * bitmaps, list heads as offsets, counters: struct tl_zone, in tlsf.h) is
+ * the zone header, so any process can use or inspect the zone wherever it
+ * maps it.  The tag format, the pointer validation, the accounting and
+ * check()'s walk over the blocks are the ones freelist uses too, in btag.h
+ * and btag.c; this file has what is tlsf's own: the PREV_FREE bit and the
+ * back link, the classes, lists and bitmaps, the merges.
  *
  * Bad frees are refused with the zone unchanged: outside the blocks,
  * misaligned, not a block start (the magic, the size, the next header's
@@ -50,80 +54,49 @@
  * for those offsets); and a free of a block that was freed and since handed
  * out again as the same block (a legal free).
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines/btag.h"
 #include "baselines/tlsf.h"
 
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
 #include "substrate/shmtx.h"
 
-#define TL_ALIGN_LOG2    4
-#define TL_ALIGN         (1ULL << TL_ALIGN_LOG2)
-#define TL_SL_LOG2       5
-#define TL_SL_COUNT      (1u << TL_SL_LOG2)
-#define TL_FL_SHIFT      (TL_SL_LOG2 + TL_ALIGN_LOG2)
 #define TL_SMALL         (1ULL << TL_FL_SHIFT)          /* linear classes below */
-#define TL_BLOCK_LOG2    40                             /* blocks < 2^41 bytes */
-#define TL_FL_COUNT      (TL_BLOCK_LOG2 - TL_FL_SHIFT + 2)
 #define TL_ZONE_MAX      (1ULL << (TL_BLOCK_LOG2 + 1))
 
-#define TL_HDR           8
-#define TL_MIN_BLOCK     32                             /* header, links, last word */
-#define TL_FREE          1ULL
-#define TL_PREV_FREE     2ULL
-#define TL_FLAG_BITS     0xfULL
-#define TL_SIZE_MASK     0x0000fffffffffff0ULL
-#define TL_MAGIC_MASK    0xffff000000000000ULL
-#define TL_ZONE_MAGIC    "TLSFZON1"
+static int tl_agree(const struct btag_head *h, uint64_t b, uint64_t t, uint64_t s, int left);
+static int tl_check_head(struct btag_check *c);
+static int tl_check_block(struct btag_check *c, uint64_t b, uint64_t t, uint64_t s,
+    int prev_free);
+static int tl_check_free(struct btag_check *c, uint64_t b, uint64_t s);
+static int tl_check_end(struct btag_check *c);
+static int tl_check_lists(struct btag_check *c);
 
-/* The control structure, at the zone base. */
-struct tl_zone {
-    struct shmtx_lockword lock;
-    struct shmtx          mutex;
-    char                  magic[8];                  /* TL_ZONE_MAGIC */
-    uint64_t              size;                      /* zone bytes */
-    uint64_t              start;                     /* first block */
-    uint64_t              end;                       /* epilogue header */
-    uint64_t              fl_bitmap;                 /* bit fl: sl_bitmap[fl] != 0 */
-    /* Counters, kept under the lock. */
-    uint64_t              nfree;                     /* free blocks */
-    uint64_t              free_bytes;                /* their bytes, headers included */
-    uint64_t              nused;                     /* blocks handed out */
-    uint64_t              used_bytes;                /* their bytes, headers included */
-    uint64_t              fails;                     /* allocations that found no list */
-    uint64_t              steps;                     /* list nodes visited by searches */
-    uint32_t              sl_bitmap[TL_FL_COUNT];    /* bit sl: head[fl][sl] != 0 */
-    uint64_t              head[TL_FL_COUNT][TL_SL_COUNT]; /* first block, 0 = empty */
+/* Headers with FREE and PREV_FREE, no footer; the blocks after the control
+ * structure. */
+static const struct btag_fmt tl_fmt = {
+    .name = "tlsf",
+    .zone_magic = TL_ZONE_MAGIC,
+    .head_size = sizeof(struct tl_zone),
+    .count_off = offsetof(struct tl_zone, count),
+    .start = BTAG_START(sizeof(struct tl_zone)),
+    .zone_max = TL_ZONE_MAX,
+    .overhead = TL_OVERHEAD,
+    .flags = TL_FREE | TL_PREV_FREE,
+    .state = TL_FREE,
+    .state_free = TL_FREE,
+    .tags = "header",
+    .agree = tl_agree,
+    .check_head = tl_check_head,
+    .check_block = tl_check_block,
+    .check_free = tl_check_free,
+    .check_end = tl_check_end,
+    .check_lists = tl_check_lists,
 };
 
-_Static_assert(TL_FL_COUNT < 64, "first-level bitmap is one word");
-
-#define TL_START  ((((uint64_t) sizeof(struct tl_zone) + TL_ALIGN - 1) & ~(TL_ALIGN - 1)) + TL_HDR)
-
-
-static inline uint64_t *
-tl_word(struct tl_zone *tz, uint64_t off)
-{
-    return (uint64_t *) ((unsigned char *) tz + off);
-}
-
-#define tl_next(tz, off)  (*tl_word(tz, (off) + 8))
-#define tl_prev(tz, off)  (*tl_word(tz, (off) + 16))
-
-static inline uint64_t
-tl_magic(uint64_t off)
-{
-    return (off * 0x9e3779b97f4a7c15ULL) & TL_MAGIC_MASK;
-}
-
-static inline uint64_t
-tl_tag(uint64_t off, uint64_t size, uint64_t flags)
-{
-    return tl_magic(off) | size | flags;
-}
 
 static inline unsigned
 tl_fls(uint64_t x)
@@ -139,7 +112,7 @@ tl_map(uint64_t s, unsigned *fl, unsigned *sl)
 
     if (s < TL_SMALL) {
         *fl = 0;
-        *sl = (unsigned) (s >> TL_ALIGN_LOG2);
+        *sl = (unsigned) (s >> BTAG_ALIGN_LOG2);
         return;
     }
     f = tl_fls(s);
@@ -163,23 +136,10 @@ static inline uint64_t
 tl_list_low(unsigned fl, unsigned sl)
 {
     if (fl == 0) {
-        return (uint64_t) sl << TL_ALIGN_LOG2;
+        return (uint64_t) sl << BTAG_ALIGN_LOG2;
     }
     return (1ULL << (fl + TL_FL_SHIFT - 1))
            + ((uint64_t) sl << (fl + TL_FL_SHIFT - 1 - TL_SL_LOG2));
-}
-
-/* Block size for a request, 0 if no zone could hold it. */
-static inline uint64_t
-tl_block_size(size_t size)
-{
-    uint64_t s;
-
-    if (size >= TL_ZONE_MAX) {
-        return 0;
-    }
-    s = ((uint64_t) size + TL_HDR + TL_ALIGN - 1) & ~(TL_ALIGN - 1);
-    return s < TL_MIN_BLOCK ? TL_MIN_BLOCK : s;
 }
 
 
@@ -193,10 +153,10 @@ tl_insert(struct tl_zone *tz, uint64_t b, uint64_t s)
 
     tl_map(s, &fl, &sl);
     h = tz->head[fl][sl];
-    tl_next(tz, b) = h;
-    tl_prev(tz, b) = 0;
+    btag_next(tz, b) = h;
+    btag_prev(tz, b) = 0;
     if (h) {
-        tl_prev(tz, h) = b;
+        btag_prev(tz, h) = b;
     }
     tz->head[fl][sl] = b;
     tz->sl_bitmap[fl] |= 1u << sl;
@@ -217,13 +177,13 @@ static inline void
 tl_remove(struct tl_zone *tz, uint64_t b, uint64_t s)
 {
     unsigned fl, sl;
-    uint64_t p = tl_prev(tz, b), n = tl_next(tz, b);
+    uint64_t p = btag_prev(tz, b), n = btag_next(tz, b);
 
     if (n) {
-        tl_prev(tz, n) = p;
+        btag_prev(tz, n) = p;
     }
     if (p) {
-        tl_next(tz, p) = n;
+        btag_next(tz, p) = n;
         return;
     }
     tl_map(s, &fl, &sl);
@@ -258,14 +218,14 @@ tl_take(struct tl_zone *tz, uint64_t need)
     sl = (unsigned) __builtin_ctz(sl_map);
 
     b = tz->head[fl][sl];
-    n = tl_next(tz, b);
+    n = btag_next(tz, b);
     tz->head[fl][sl] = n;
     if (n) {
-        tl_prev(tz, n) = 0;
+        btag_prev(tz, n) = 0;
     } else {
         tl_emptied(tz, fl, sl);
     }
-    tz->steps++;
+    tz->count.steps++;
     return b;
 }
 
@@ -274,99 +234,55 @@ static void *
 tlsf_alloc_locked(struct zone *z, size_t size)
 {
     struct tl_zone *tz = (struct tl_zone *) z->base;
-    uint64_t        need = tl_block_size(size), b, s, rest, r;
+    uint64_t        need = btag_block_size(&tl_fmt, size), b, s, rest, r;
 
     b = need ? tl_take(tz, need) : 0;
     if (b == 0) {
-        tz->fails++;
-        diag_set("tlsf_alloc(): no free block for %zu bytes", size);
-        return NULL;
+        return btag_no_block(&tl_fmt, &tz->count, size);
     }
-    s = *tl_word(tz, b) & TL_SIZE_MASK;
+    s = *btag_word(tz, b) & BTAG_SIZE_MASK;
     rest = s - need;
-    if (rest >= TL_MIN_BLOCK) {
+    if (rest >= BTAG_MIN_BLOCK) {
         /* The remainder stays free: the next block's PREV_FREE stays set. */
         r = b + need;
-        *tl_word(tz, r) = tl_tag(r, rest, TL_FREE);
-        *tl_word(tz, r + rest - TL_HDR) = r;
+        *btag_word(tz, r) = btag_tag(r, rest, TL_FREE);
+        *btag_word(tz, r + rest - BTAG_WORD) = r;
         tl_insert(tz, r, rest);
         s = need;
     } else {
-        *tl_word(tz, b + s) &= ~TL_PREV_FREE;
-        tz->nfree--;
+        *btag_word(tz, b + s) &= ~TL_PREV_FREE;
+        tz->count.nfree--;
     }
-    *tl_word(tz, b) = tl_tag(b, s, 0);     /* a free block's left neighbour is in use */
-    tz->free_bytes -= s;
-    tz->nused++;
-    tz->used_bytes += s;
-    return z->base + b + TL_HDR;
+    *btag_word(tz, b) = btag_tag(b, s, 0);     /* a free block's left neighbour is in use */
+    return btag_grant(z, &tz->count, b, s);
 }
 
 static void *
 tlsf_alloc(struct zone *z, size_t size)
 {
-    struct tl_zone *tz = (struct tl_zone *) z->base;
-    void           *p;
-
-    shmtx_lock(&tz->mutex);
-    p = tlsf_alloc_locked(z, size);
-    shmtx_unlock(&tz->mutex);
-    return p;
+    return btag_alloc(z, size, tlsf_alloc_locked);
 }
 
-/*
- * The block whose payload is p, validated without writing anything: *off
- * gets its offset.  fn names the caller in the message.  free() also
- * validates a free left neighbour, which it is about to merge with; it holds
- * the lock.  usable_size() takes no lock and must not look there: another
- * process may be allocating that neighbour right now, while everything of a
- * live block up to its next header stays put.
- */
+/* btag_locate's part for tlsf: the next header does not say its left
+ * neighbour is free, and where ours does, the back link leads to a free
+ * header that ends at b. */
 static int
-tl_locate(const struct zone *z, const void *p, uint64_t *off, const char *fn, int left)
+tl_agree(const struct btag_head *h, uint64_t b, uint64_t t, uint64_t s, int left)
 {
-    struct tl_zone *tz = (struct tl_zone *) z->base;
-    uintptr_t       a = (uintptr_t) p, base = (uintptr_t) z->base;
-    uint64_t        b, t, s, nt, l;
+    uint64_t l;
 
-    if (a < base + tz->start + TL_HDR || a >= base + tz->end) {
-        diag_set("%s(): pointer %p is outside the zone's blocks", fn, p);
-        return -1;
-    }
-    if ((a - base) % TL_ALIGN != 0) {
-        diag_set("%s(): pointer %p is not 16-byte aligned, so not a block", fn, p);
-        return -1;
-    }
-    b = a - base - TL_HDR;
-    t = *tl_word(tz, b);
-    s = t & TL_SIZE_MASK;
-    if ((t & TL_MAGIC_MASK) != tl_magic(b) || (t & TL_FLAG_BITS & ~(TL_FREE | TL_PREV_FREE))
-        || s < TL_MIN_BLOCK || s > tz->end - b)
-    {
-        goto not_block;
-    }
-    if (t & TL_FREE) {
-        diag_set("%s(): block at %p is already free", fn, p);
-        return -1;
-    }
-    nt = *tl_word(tz, b + s);
-    if ((nt & TL_MAGIC_MASK) != tl_magic(b + s) || (nt & TL_PREV_FREE)) {
-        goto not_block;
+    if (btag_read(h, b + s) & TL_PREV_FREE) {
+        return 0;
     }
     if (left && (t & TL_PREV_FREE)) {
-        l = *tl_word(tz, b - TL_HDR);
-        if (l < tz->start || l >= b || b - l < TL_MIN_BLOCK || l % TL_ALIGN != TL_HDR
-            || *tl_word(tz, l) != tl_tag(l, b - l, TL_FREE))
+        l = btag_read(h, b - BTAG_WORD);
+        if (l < h->start || l >= b || b - l < BTAG_MIN_BLOCK || l % BTAG_ALIGN != BTAG_WORD
+            || btag_read(h, l) != btag_tag(l, b - l, TL_FREE))
         {
-            goto not_block;
+            return 0;
         }
     }
-    *off = b;
-    return 0;
-
-not_block:
-    diag_set("%s(): pointer %p is not the start of a block (no valid header)", fn, p);
-    return -1;
+    return 1;
 }
 
 static int
@@ -375,37 +291,35 @@ tlsf_free_locked(struct zone *z, void *p)
     struct tl_zone *tz = (struct tl_zone *) z->base;
     uint64_t        b, t, s, n, nt, l, ls;
 
-    if (tl_locate(z, p, &b, "tlsf_free", 1) != 0) {
+    if (btag_locate(z, &tl_fmt, p, "free", 1, &b) != 0) {
         return -1;
     }
-    t = *tl_word(tz, b);
-    s = t & TL_SIZE_MASK;
+    t = *btag_word(tz, b);
+    s = t & BTAG_SIZE_MASK;
     n = b + s;
-    nt = *tl_word(tz, n);
-    tz->nused--;
-    tz->used_bytes -= s;
-    tz->free_bytes += s;
-    tz->nfree++;
+    nt = *btag_word(tz, n);
+    btag_release(&tz->count, s);
+    tz->count.nfree++;
 
     if (t & TL_PREV_FREE) {
         /* Merge into the left neighbour; our old header says "free" for a
          * later double free. */
-        l = *tl_word(tz, b - TL_HDR);
-        ls = *tl_word(tz, l) & TL_SIZE_MASK;
+        l = *btag_word(tz, b - BTAG_WORD);
+        ls = *btag_word(tz, l) & BTAG_SIZE_MASK;
         tl_remove(tz, l, ls);
-        *tl_word(tz, b) = t | TL_FREE;
+        *btag_word(tz, b) = t | TL_FREE;
         b = l;
         s += ls;
-        tz->nfree--;
+        tz->count.nfree--;
     }
     if (nt & TL_FREE) {
-        tl_remove(tz, n, nt & TL_SIZE_MASK);
-        s += nt & TL_SIZE_MASK;
-        tz->nfree--;
+        tl_remove(tz, n, nt & BTAG_SIZE_MASK);
+        s += nt & BTAG_SIZE_MASK;
+        tz->count.nfree--;
     }
-    *tl_word(tz, b) = tl_tag(b, s, TL_FREE);
-    *tl_word(tz, b + s - TL_HDR) = b;
-    *tl_word(tz, b + s) |= TL_PREV_FREE;
+    *btag_word(tz, b) = btag_tag(b, s, TL_FREE);
+    *btag_word(tz, b + s - BTAG_WORD) = b;
+    *btag_word(tz, b + s) |= TL_PREV_FREE;
     tl_insert(tz, b, s);
     return 0;
 }
@@ -413,31 +327,13 @@ tlsf_free_locked(struct zone *z, void *p)
 static int
 tlsf_free(struct zone *z, void *p)
 {
-    struct tl_zone *tz = (struct tl_zone *) z->base;
-    int             rc;
-
-    shmtx_lock(&tz->mutex);
-    rc = tlsf_free_locked(z, p);
-    shmtx_unlock(&tz->mutex);
-    return rc;
+    return btag_free(z, p, tlsf_free_locked);
 }
 
 static size_t
 tlsf_usable_size(struct zone *z, void *p)
 {
-    unsigned long n = diag_count();
-    uint64_t      b;
-    char          saved[512];
-
-    /* Looking up a pointer must not clobber the caller's last message. */
-    snprintf(saved, sizeof(saved), "%s", diag_last());
-    if (tl_locate(z, p, &b, "tlsf_usable_size", 0) != 0) {
-        if (diag_count() != n) {
-            diag_set("%s", saved);
-        }
-        return 0;
-    }
-    return (size_t) ((*tl_word((struct tl_zone *) z->base, b) & TL_SIZE_MASK) - TL_HDR);
+    return btag_usable_size(z, &tl_fmt, p);
 }
 
 
@@ -447,118 +343,54 @@ static size_t
 tlsf_min_zone_size(const struct alloc_params *p)
 {
     (void) p;
-    return (size_t) (TL_START + TL_MIN_BLOCK + TL_HDR);
-}
-
-static uint64_t
-tl_end_for(uint64_t size)
-{
-    return TL_START + ((size - TL_START - TL_HDR) & ~(TL_ALIGN - 1));
+    return btag_min_zone_size(&tl_fmt);
 }
 
 static int
 tlsf_init(struct zone *z, const struct alloc_params *p)
 {
     struct tl_zone *tz = (struct tl_zone *) z->base;
-    uint64_t        start = TL_START, end;
+    uint64_t        start, end;
 
     if (p->policy && p->policy[0]) {
         diag_set("tlsf_init(): unknown policy \"%s\" (tlsf has one fit, good fit, "
                  "and takes no policy)", p->policy);
         return -1;
     }
-    if (z->size < tlsf_min_zone_size(p)) {
-        diag_set("tlsf_init(): zone of %zu bytes is too small: the minimum is %zu bytes",
-                 z->size, tlsf_min_zone_size(p));
+    if (btag_init(z, &tl_fmt) != 0) {
         return -1;
     }
-    if (z->size >= TL_ZONE_MAX) {
-        diag_set("tlsf_init(): zone of %zu bytes is too large: the limit is %llu bytes",
-                 z->size, (unsigned long long) TL_ZONE_MAX - 1);
-        return -1;
-    }
-    if ((uintptr_t) z->base % TL_ALIGN != 0) {
-        diag_set("tlsf_init(): zone base %p is not 16-byte aligned", (void *) z->base);
-        return -1;
-    }
-    end = tl_end_for(z->size);
+    start = tz->hdr.start;
+    end = tz->hdr.end;
 
-    memset(tz, 0, sizeof(*tz));
-    if (shmtx_create(&tz->mutex, &tz->lock, z->ctl ? z->ctl->lockstat : NULL, 0) != 0) {
-        diag_clear();   /* works without the semaphore, as nginx goes on */
-    }
-    memcpy(tz->magic, TL_ZONE_MAGIC, sizeof(tz->magic));
-    tz->size = z->size;
-    tz->start = start;
-    tz->end = end;
-
-    *tl_word(tz, start) = tl_tag(start, end - start, TL_FREE);
-    *tl_word(tz, end - TL_HDR) = start;
-    *tl_word(tz, end) = tl_tag(end, 0, TL_PREV_FREE);          /* epilogue */
+    *btag_word(tz, start) = btag_tag(start, end - start, TL_FREE);
+    *btag_word(tz, end - BTAG_WORD) = start;
+    *btag_word(tz, end) = btag_tag(end, 0, TL_PREV_FREE);          /* epilogue */
     tl_insert(tz, start, end - start);
-    tz->nfree = 1;
-    tz->free_bytes = end - start;
-
     return 0;
 }
 
-static int
-tlsf_attach(struct zone *z)
-{
-    (void) z;           /* nothing process-private */
-    return 0;
-}
 
-static size_t
-tlsf_data_offset(struct zone *z)
-{
-    return (size_t) ((const struct tl_zone *) z->base)->start;
-}
-
-
-/* Read-only views: stats, free runs, the check.  They take no lock (a
- * process that attached the zone read-only cannot) and trust nothing:
- * every offset is bounds-checked and every walk bounded. */
-
-static int
-tl_geometry_ok(const struct zone *z)
-{
-    const struct tl_zone *tz = (const struct tl_zone *) z->base;
-
-    return z->size >= tlsf_min_zone_size(NULL) && z->size < TL_ZONE_MAX
-           && memcmp(tz->magic, TL_ZONE_MAGIC, sizeof(tz->magic)) == 0
-           && tz->size == z->size && tz->start == TL_START && tz->end == tl_end_for(z->size);
-}
-
-static inline int
-tl_node_ok(const struct tl_zone *tz, uint64_t off)
-{
-    return off >= tz->start && off + TL_MIN_BLOCK <= tz->end && off % TL_ALIGN == TL_HDR;
-}
+/* Read-only views: stats, free runs, the check (btag.h says how they
+ * treat what they read). */
 
 static int
 tlsf_each_free_run(struct zone *z, alloc_run_fn fn, void *arg)
 {
     struct tl_zone *tz = (struct tl_zone *) z->base;
-    uint64_t        b, s, steps = 0, max_steps;
+    uint64_t        b, steps = 0;
     unsigned        fl, sl;
+    int             rc;
 
-    if (!tl_geometry_ok(z)) {
+    if (!btag_geometry_ok(z, &tl_fmt)) {
         return -1;
     }
-    max_steps = (tz->end - tz->start) / TL_MIN_BLOCK;
     for (fl = 0; fl < TL_FL_COUNT; fl++) {
         for (sl = 0; sl < TL_SL_COUNT; sl++) {
-            for (b = tz->head[fl][sl]; b != 0; b = tl_next(tz, b)) {
-                if (steps++ >= max_steps || !tl_node_ok(tz, b)) {
-                    return -1;
-                }
-                s = *tl_word(tz, b) & TL_SIZE_MASK;
-                if (s > tz->end - b) {
-                    return -1;
-                }
-                if (fn && fn(arg, b - tz->start, s)) {
-                    return 0;
+            for (b = tz->head[fl][sl]; b != 0; b = btag_next(tz, b)) {
+                rc = btag_run(&tz->hdr, b, &steps, fn, arg);
+                if (rc != 0) {
+                    return rc < 0 ? -1 : 0;
                 }
             }
         }
@@ -572,71 +404,37 @@ tlsf_stats(struct zone *z, struct alloc_stats *out)
     const struct tl_zone *tz = (const struct tl_zone *) z->base;
     unsigned              fl, sl;
 
-    memset(out, 0, sizeof(*out));
-    out->zone_bytes = z->size;
-    if (!tl_geometry_ok(z)) {
+    if (btag_stats(z, &tl_fmt, out) != 0) {
         return;
     }
-    out->data_bytes = tz->end - tz->start;
-    out->free_bytes = tz->free_bytes - tz->nfree * TL_HDR;
     /* The largest request that succeeds: the low end of the highest
      * non-empty list (good fit rounds every request up to a boundary). */
     if (tz->fl_bitmap) {
         fl = tl_fls(tz->fl_bitmap);
         if (fl < TL_FL_COUNT && tz->sl_bitmap[fl]) {
             sl = tl_fls(tz->sl_bitmap[fl]);
-            if (tl_list_low(fl, sl) >= TL_MIN_BLOCK) {
-                out->largest_free = tl_list_low(fl, sl) - TL_HDR;
+            if (tl_list_low(fl, sl) >= BTAG_MIN_BLOCK) {
+                out->largest_free = tl_list_low(fl, sl) - TL_OVERHEAD;
             }
         }
     }
-    out->footprint = tz->end + TL_HDR - tz->free_bytes;
-    out->fails = tz->fails;
 }
 
 uint64_t
 tlsf_steps(const struct zone *z)
 {
-    return ((const struct tl_zone *) z->base)->steps;
+    return ((const struct tl_zone *) z->base)->count.steps;
 }
 
 
-/* check(): every invariant, first violation reported. */
+/* check(): btag_check() with tlsf's own invariants. */
 
-struct tl_check {
-    const struct tl_zone *tz;
-    struct diag_checker   out;          /* the report stream and our name */
-    uint64_t             *free_off;     /* free blocks found by the walk, ascending */
-    unsigned char        *listed;       /* ... seen on a list */
-    size_t                nfree, cap;
-};
-
-static inline uint64_t
-tl_read(const struct tl_check *c, uint64_t off)
-{
-    return *(const uint64_t *) ((const unsigned char *) c->tz + off);
-}
-
+/* The first-level bitmap has no bits beyond its classes. */
 static int
-tl_check_header(struct tl_check *c, const struct zone *z)
+tl_check_head(struct btag_check *c)
 {
-    const struct tl_zone *tz = c->tz;
+    const struct tl_zone *tz = (const struct tl_zone *) c->h;
 
-    if (z->size < tlsf_min_zone_size(NULL) || z->size >= TL_ZONE_MAX) {
-        return diag_report(&c->out, "zone of %zu bytes cannot be a tlsf zone", z->size);
-    }
-    if (memcmp(tz->magic, TL_ZONE_MAGIC, sizeof(tz->magic)) != 0) {
-        return diag_report(&c->out, "zone header magic is not %s", TL_ZONE_MAGIC);
-    }
-    if (tz->size != z->size) {
-        return diag_report(&c->out, "zone header says %llu bytes, the zone has %zu",
-                       (unsigned long long) tz->size, z->size);
-    }
-    if (!tl_geometry_ok(z)) {
-        return diag_report(&c->out, "blocks span [%llu, %llu), expected [%llu, %llu)",
-                       (unsigned long long) tz->start, (unsigned long long) tz->end,
-                       (unsigned long long) TL_START, (unsigned long long) tl_end_for(z->size));
-    }
     if (tz->fl_bitmap >> TL_FL_COUNT) {
         return diag_report(&c->out, "first-level bitmap %#llx has bits beyond its %d classes",
                        (unsigned long long) tz->fl_bitmap, TL_FL_COUNT);
@@ -644,135 +442,74 @@ tl_check_header(struct tl_check *c, const struct zone *z)
     return 0;
 }
 
+/* Every block's PREV_FREE bit says what the block before it is. */
 static int
-tl_remember_free(struct tl_check *c, uint64_t off)
+tl_check_block(struct btag_check *c, uint64_t b, uint64_t t, uint64_t s, int prev_free)
 {
-    uint64_t *n;
-
-    if (c->nfree == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 1024;
-        n = realloc(c->free_off, c->cap * sizeof(*n));
-        if (n == NULL) {
-            return diag_report(&c->out, "out of memory for %zu free blocks", c->cap);
-        }
-        c->free_off = n;
+    (void) s;
+    if (!(t & TL_PREV_FREE) != !prev_free) {
+        return diag_report(&c->out, "block at offset %llu: PREV_FREE bit is %d, the block before is %s",
+                       (unsigned long long) b, (int) ((t >> 1) & 1),
+                       prev_free ? "free" : "in use");
     }
-    c->free_off[c->nfree++] = off;
     return 0;
 }
 
-/* Walk every block from start to end by its sizes. */
+/* A free block's last word is its own offset. */
 static int
-tl_check_blocks(struct tl_check *c)
+tl_check_free(struct btag_check *c, uint64_t b, uint64_t s)
 {
-    const struct tl_zone *tz = c->tz;
-    uint64_t b, t, s, nused = 0, used = 0, freed = 0, prev_free = 0;
+    if (btag_read(c->h, b + s - BTAG_WORD) != b) {
+        return diag_report(&c->out, "free block at offset %llu: its last word is %llu, "
+                       "not its own offset", (unsigned long long) b,
+                       (unsigned long long) btag_read(c->h, b + s - BTAG_WORD));
+    }
+    return 0;
+}
 
-    for (b = tz->start; b < tz->end; b += s) {
-        t = tl_read(c, b);
-        s = t & TL_SIZE_MASK;
-        if ((t & TL_MAGIC_MASK) != tl_magic(b)) {
-            return diag_report(&c->out, "block at offset %llu: header %#llx has a wrong magic",
-                           (unsigned long long) b, (unsigned long long) t);
-        }
-        if ((t & TL_FLAG_BITS & ~(TL_FREE | TL_PREV_FREE)) || s < TL_MIN_BLOCK
-            || s > tz->end - b)
-        {
-            return diag_report(&c->out, "block at offset %llu: size %llu out of bounds (header %#llx)",
-                           (unsigned long long) b, (unsigned long long) s,
-                           (unsigned long long) t);
-        }
-        if (!(t & TL_PREV_FREE) != !prev_free) {
-            return diag_report(&c->out, "block at offset %llu: PREV_FREE bit is %d, the block before is %s",
-                           (unsigned long long) b, (int) ((t >> 1) & 1),
-                           prev_free ? "free" : "in use");
-        }
-        if (!(t & TL_FREE)) {
-            nused++;
-            used += s;
-            prev_free = 0;
-            continue;
-        }
-        if (prev_free) {
-            return diag_report(&c->out, "two adjacent free blocks: the one at offset %llu was not merged",
-                           (unsigned long long) b);
-        }
-        if (tl_read(c, b + s - TL_HDR) != b) {
-            return diag_report(&c->out, "free block at offset %llu: its last word is %llu, "
-                           "not its own offset", (unsigned long long) b,
-                           (unsigned long long) tl_read(c, b + s - TL_HDR));
-        }
-        prev_free = 1;
-        freed += s;
-        if (tl_remember_free(c, b) != 0) {
-            return -1;
-        }
-    }
-    if (b != tz->end) {
-        return diag_report(&c->out, "the last block overruns the end at offset %llu",
-                       (unsigned long long) tz->end);
-    }
-    if (tl_read(c, tz->end) != tl_tag(tz->end, 0, prev_free ? TL_PREV_FREE : 0)) {
+/* The epilogue header says whether the last block is free. */
+static int
+tl_check_end(struct btag_check *c)
+{
+    uint64_t end = c->h->end, want = btag_tag(end, 0, c->last_free ? TL_PREV_FREE : 0);
+
+    if (btag_read(c->h, end) != want) {
         return diag_report(&c->out, "epilogue header at offset %llu is %#llx, expected %#llx",
-                       (unsigned long long) tz->end, (unsigned long long) tl_read(c, tz->end),
-                       (unsigned long long) tl_tag(tz->end, 0, prev_free ? TL_PREV_FREE : 0));
-    }
-    if (nused != tz->nused || used != tz->used_bytes) {
-        return diag_report(&c->out, "counters say %llu blocks in use (%llu bytes), the walk found %llu (%llu)",
-                       (unsigned long long) tz->nused, (unsigned long long) tz->used_bytes,
-                       (unsigned long long) nused, (unsigned long long) used);
-    }
-    if (c->nfree != tz->nfree || freed != tz->free_bytes) {
-        return diag_report(&c->out, "counters say %llu free blocks (%llu bytes), the walk found %zu (%llu)",
-                       (unsigned long long) tz->nfree, (unsigned long long) tz->free_bytes,
-                       c->nfree, (unsigned long long) freed);
+                       (unsigned long long) end, (unsigned long long) btag_read(c->h, end),
+                       (unsigned long long) want);
     }
     return 0;
 }
 
-static ptrdiff_t
-tl_find_free(const struct tl_check *c, uint64_t off)
-{
-    size_t lo = 0, hi = c->nfree, mid;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        if (c->free_off[mid] < off) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo < c->nfree && c->free_off[lo] == off ? (ptrdiff_t) lo : -1;
-}
-
-/* One list: each node a free block not seen before, linked back, of a size
- * that maps to this list. */
+/* One list: each node a free block not seen before (listed), linked back,
+ * of a size that maps to this list. */
 static int
-tl_check_list(struct tl_check *c, unsigned fl, unsigned sl, size_t *seen)
+tl_check_list(struct btag_check *c, unsigned char *listed, unsigned fl, unsigned sl,
+    size_t *seen)
 {
+    const struct tl_zone *tz = (const struct tl_zone *) c->h;
     uint64_t  b, prev = 0, s;
     unsigned  f, l;
     ptrdiff_t i;
 
-    for (b = c->tz->head[fl][sl]; b != 0; prev = b, b = tl_read(c, b + 8)) {
-        i = tl_node_ok(c->tz, b) ? tl_find_free(c, b) : -1;
+    for (b = tz->head[fl][sl]; b != 0; prev = b, b = btag_read(tz, b + BTAG_NEXT)) {
+        i = btag_node_ok(&tz->hdr, b) ? btag_find_free(c, b) : -1;
         if (i < 0) {
             return diag_report(&c->out, "list (%u,%u): link to offset %llu is not a free block", fl, sl,
                            (unsigned long long) b);
         }
-        if (c->listed[i]) {
+        if (listed[i]) {
             return diag_report(&c->out, "list (%u,%u): free block at offset %llu is listed twice "
                            "(or the list has a cycle)", fl, sl, (unsigned long long) b);
         }
-        c->listed[i] = 1;
+        listed[i] = 1;
         (*seen)++;
-        if (tl_read(c, b + 16) != prev) {
+        if (btag_read(tz, b + BTAG_PREV) != prev) {
             return diag_report(&c->out, "list (%u,%u): block at offset %llu links back to %llu, not %llu",
                            fl, sl, (unsigned long long) b,
-                           (unsigned long long) tl_read(c, b + 16), (unsigned long long) prev);
+                           (unsigned long long) btag_read(tz, b + BTAG_PREV), (unsigned long long) prev);
         }
-        s = tl_read(c, b) & TL_SIZE_MASK;
+        s = btag_read(tz, b) & BTAG_SIZE_MASK;
         tl_map(s, &f, &l);
         if (f != fl || l != sl) {
             return diag_report(&c->out, "list (%u,%u): block at offset %llu of %llu bytes belongs in "
@@ -783,18 +520,15 @@ tl_check_list(struct tl_check *c, unsigned fl, unsigned sl, size_t *seen)
     return 0;
 }
 
+/* The bitmaps against the lists, every list, and every free block on one. */
 static int
-tl_check_lists(struct tl_check *c)
+tl_check_lists_of(struct btag_check *c, unsigned char *listed)
 {
-    const struct tl_zone *tz = c->tz;
+    const struct tl_zone *tz = (const struct tl_zone *) c->h;
     unsigned fl, sl;
     size_t   seen = 0, i;
     int      bit;
 
-    c->listed = calloc(c->nfree ? c->nfree : 1, 1);
-    if (c->listed == NULL) {
-        return diag_report(&c->out, "out of memory for %zu free blocks", c->nfree);
-    }
     for (fl = 0; fl < TL_FL_COUNT; fl++) {
         if (!(tz->fl_bitmap >> fl & 1) != !tz->sl_bitmap[fl]) {
             return diag_report(&c->out, "first-level bitmap bit %u is %d, second-level bitmap %u is %#x",
@@ -806,13 +540,13 @@ tl_check_lists(struct tl_check *c)
                 return diag_report(&c->out, "second-level bitmap bit (%u,%u) is %d, the list head is %llu",
                                fl, sl, bit, (unsigned long long) tz->head[fl][sl]);
             }
-            if (tl_check_list(c, fl, sl, &seen) != 0) {
+            if (tl_check_list(c, listed, fl, sl, &seen) != 0) {
                 return -1;
             }
         }
     }
     if (seen != c->nfree) {
-        for (i = 0; i < c->nfree && c->listed[i]; i++) { /* void */ }
+        for (i = 0; i < c->nfree && listed[i]; i++) { /* void */ }
         return diag_report(&c->out, "%zu of %zu free blocks are on no list (first at offset %llu)",
                        c->nfree - seen, c->nfree, (unsigned long long) c->free_off[i]);
     }
@@ -820,28 +554,24 @@ tl_check_lists(struct tl_check *c)
 }
 
 static int
+tl_check_lists(struct btag_check *c)
+{
+    unsigned char *listed;      /* which of the walk's free blocks a list holds */
+    int            rc;
+
+    listed = calloc(c->nfree ? c->nfree : 1, 1);
+    if (listed == NULL) {
+        return diag_report(&c->out, "out of memory for %zu free blocks", c->nfree);
+    }
+    rc = tl_check_lists_of(c, listed);
+    free(listed);
+    return rc;
+}
+
+static int
 tlsf_check(struct zone *z, FILE *report)
 {
-    struct tl_check c;
-    int             rc;
-
-    memset(&c, 0, sizeof(c));
-    c.tz = (const struct tl_zone *) z->base;
-    c.out.report = report;
-    c.out.who = "tlsf_check";
-    if (z->size < sizeof(struct tl_zone)) {
-        return diag_report(&c.out, "zone of %zu bytes cannot hold the header", z->size);
-    }
-    rc = tl_check_header(&c, z);
-    if (rc == 0) {
-        rc = tl_check_blocks(&c);
-    }
-    if (rc == 0) {
-        rc = tl_check_lists(&c);
-    }
-    free(c.free_off);
-    free(c.listed);
-    return rc;
+    return btag_check(z, report, &tl_fmt);
 }
 
 const struct allocator_ops tlsf_allocator = {
@@ -852,7 +582,6 @@ const struct allocator_ops tlsf_allocator = {
             | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
     .min_zone_size = tlsf_min_zone_size,
     .init = tlsf_init,
-    .attach = tlsf_attach,
     .alloc = tlsf_alloc,
     .free = tlsf_free,
     .usable_size = tlsf_usable_size,
@@ -860,6 +589,6 @@ const struct allocator_ops tlsf_allocator = {
     .check = tlsf_check,
     .alloc_locked = tlsf_alloc_locked,
     .free_locked = tlsf_free_locked,
-    .data_offset = tlsf_data_offset,
+    .data_offset = btag_data_offset,
     .each_free_run = tlsf_each_free_run,
 };
