@@ -16,82 +16,13 @@
 #include <string.h>
 
 #include "substrate/diag.h"
-
-#define SLAB_PAGE        0              /* free pages, page runs */
-#define SLAB_BIG         1              /* chunks larger than exact_size */
-#define SLAB_EXACT       2              /* chunks of exact_size */
-#define SLAB_SMALL       3              /* chunks smaller than exact_size */
-#define SLAB_KIND_MASK   3
-
-#define SLAB_PAGE_FREE   0
-#define SLAB_PAGE_BUSY   0xffffffffffffffffULL
-#define SLAB_PAGE_START  0x8000000000000000ULL
-#define SLAB_SHIFT_MASK  0xfULL
-#define SLAB_MAP_MASK    0xffffffff00000000ULL
-#define SLAB_MAP_SHIFT   32
-#define SLAB_BUSY        0xffffffffffffffffULL
-#define SLAB_WORD_BITS   64
-#define SLAB_WORD_SHIFT  6
-
-/* Offsets and pointers. */
-#define slab_ptr(pool, off)   ((void *) ((unsigned char *) (pool) + (off)))
-#define slab_off(pool, ptr)   ((uint64_t) ((unsigned char *) (ptr) - (unsigned char *) (pool)))
-
-#define slab_kind(page)       ((page)->prev & SLAB_KIND_MASK)
-#define slab_prev(pool, page) ((struct slab_page *) slab_ptr(pool, (page)->prev & ~(uint64_t) SLAB_KIND_MASK))
-
-#define slab_slots(pool)      ((struct slab_page *) ((unsigned char *) (pool) + sizeof(struct slab_pool)))
-#define slab_stat_of(pool)    ((struct slab_stat *) slab_ptr(pool, (pool)->stats))
-#define slab_desc(pool)       ((struct slab_page *) slab_ptr(pool, (pool)->pages))
-
-_Static_assert(sizeof(struct slab_pool) == 200, "nginx's pool header is 200 bytes");
-_Static_assert(sizeof(struct slab_page) == 24, "nginx's page descriptor is 24 bytes");
-_Static_assert(sizeof(struct slab_stat) == 32, "nginx's slot statistics are 32 bytes");
-_Static_assert(offsetof(struct slab_pool, mutex) == 104, "mutex at nginx's offset");
-_Static_assert(offsetof(struct slab_pool, log_ctx) == 168, "log_ctx at nginx's offset");
-_Static_assert(sizeof(struct shmtx) == 64, "nginx's ngx_shmtx_t is 64 bytes");
-
-/* The per-zone constants nginx keeps in process globals (§1). */
-struct slab_geom {
-    unsigned shift;         /* page shift */
-    uint64_t page_size;
-    unsigned exact_shift;   /* chunk shift whose page holds 64 chunks */
-    uint64_t max_size;      /* larger requests take page runs */
-    unsigned nslots;
-};
-
-static inline void
-slab_geom_of(const struct slab_pool *pool, struct slab_geom *g)
-{
-    g->shift = pool->page_shift;
-    g->page_size = (uint64_t) 1 << g->shift;
-    g->exact_shift = g->shift - SLAB_WORD_SHIFT;
-    g->max_size = g->page_size / 2;
-    g->nslots = g->shift - SLAB_MIN_SHIFT;
-}
+#include "subject/slab_internal.h"
 
 static inline unsigned char *
 slab_page_addr(struct slab_pool *pool, struct slab_page *page, unsigned shift)
 {
     return (unsigned char *) pool + pool->start
            + ((uint64_t) (page - slab_desc(pool)) << shift);
-}
-
-/* Chunks of a small page reserved for its bitmap (§1.1: b). */
-static inline unsigned
-slab_small_reserved(unsigned page_shift, unsigned s)
-{
-    unsigned b = (unsigned) (((uint64_t) 1 << page_shift >> s) / (8u << s));
-
-    return b ? b : 1;
-}
-
-/* Header + slot heads + statistics: the part before the descriptors. */
-static size_t
-slab_fixed_size(unsigned nslots)
-{
-    return sizeof(struct slab_pool)
-           + nslots * (sizeof(struct slab_page) + sizeof(struct slab_stat));
 }
 
 static int
@@ -117,12 +48,12 @@ slab_geometry(size_t size, unsigned shift, uint64_t *start_out)
 {
     uint64_t P = (uint64_t) 1 << shift, fixed, pages, start, fit;
 
-    fixed = slab_fixed_size(shift - SLAB_MIN_SHIFT);
+    fixed = slab_fixed_size(slab_nslots_for(shift));
     if (size <= fixed) {
         return 0;
     }
-    pages = (size - fixed) / (P + sizeof(struct slab_page));
-    start = (fixed + pages * sizeof(struct slab_page) + P - 1) & ~(P - 1);
+    pages = slab_pages_estimate(size, fixed, P);
+    start = slab_data_start(fixed, pages, P);
     fit = start < size ? (size - start) / P : 0;
     if (pages > fit) {
         pages = fit;            /* start is not recomputed, as in nginx */
@@ -142,9 +73,8 @@ slab_zone_size_for_pages(size_t pages, size_t page_size)
     if (shift < 0 || pages == 0) {
         return 0;
     }
-    fixed = slab_fixed_size((unsigned) shift - SLAB_MIN_SHIFT);
-    size = ((fixed + pages * sizeof(struct slab_page) + page_size - 1) / page_size
-            + pages) * page_size;
+    fixed = slab_fixed_size(slab_nslots_for((unsigned) shift));
+    size = slab_data_start(fixed, pages, page_size) + pages * page_size;
     return slab_geometry(size, (unsigned) shift, &start) == pages ? size : 0;
 }
 
@@ -176,12 +106,12 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
                  size, page_size, slab_min_zone_size(page_size));
         return -1;
     }
-    nslots = (unsigned) shift - SLAB_MIN_SHIFT;
+    nslots = slab_nslots_for((unsigned) shift);
 
     memset(pool, 0, sizeof(*pool));
     pool->end = size;
     pool->min_shift = SLAB_MIN_SHIFT;
-    pool->min_size = (uint64_t) 1 << SLAB_MIN_SHIFT;
+    pool->min_size = SLAB_MIN_SIZE;
     pool->page_shift = (uint8_t) shift;
     if (shmtx_create(&pool->mutex, &pool->lock, lockstat, 0) != 0) {
         /* nginx goes on without a semaphore after an alert; so do we. */
@@ -199,7 +129,7 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
 
     pool->pages = pool->stats + nslots * sizeof(struct slab_stat);
     desc = slab_desc(pool);
-    memset(desc, 0, (size - pool->pages) / (page_size + sizeof(struct slab_page))
+    memset(desc, 0, slab_pages_estimate(size, pool->pages, page_size)
                     * sizeof(struct slab_page));
 
     pool->free.slab = 0;
@@ -730,7 +660,7 @@ slab_page_size(const struct slab_pool *pool)
 unsigned
 slab_nslots(const struct slab_pool *pool)
 {
-    return pool->page_shift - SLAB_MIN_SHIFT;
+    return slab_nslots_for(pool->page_shift);
 }
 
 size_t
@@ -757,11 +687,10 @@ slab_each_free_run(const struct slab_pool *pool, size_t size,
     uint64_t off, npages, steps, idx, sentinel, fixed;
     const struct slab_page *page;
 
-    if (size < sizeof(*pool) || pool->page_shift < 12 || pool->page_shift > 16) {
+    if (size < sizeof(*pool) || !slab_page_shift_ok(pool->page_shift)) {
         return -1;
     }
-    fixed = sizeof(*pool) + (pool->page_shift - SLAB_MIN_SHIFT)
-                            * (sizeof(struct slab_page) + sizeof(struct slab_stat));
+    fixed = slab_fixed_size(slab_nslots_for(pool->page_shift));
     if (pool->pages != fixed || pool->last < pool->pages || pool->last > size
         || (pool->last - pool->pages) % sizeof(struct slab_page))
     {
