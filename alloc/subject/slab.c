@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "substrate/diag.h"
+#include "subject/pageruns.h"
 #include "subject/slab_internal.h"
 
 static inline unsigned char *
@@ -23,6 +24,21 @@ slab_page_addr(struct slab_pool *pool, struct slab_page *page, unsigned shift)
 {
     return (unsigned char *) pool + pool->start
            + ((uint64_t) (page - slab_desc(pool)) << shift);
+}
+
+/* Where the pool keeps its runs, for pageruns.h. */
+static inline struct pageruns
+slab_runs(struct slab_pool *pool)
+{
+    struct pageruns r = {
+        .base = (unsigned char *) pool,
+        .free = &pool->free,
+        .desc = slab_desc(pool),
+        .last = slab_ptr(pool, pool->last),
+        .pfree = &pool->pfree,
+    };
+
+    return r;
 }
 
 static int
@@ -93,6 +109,7 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
     unsigned          i, nslots;
     uint64_t          pages, start;
     struct slab_page *slots, *desc;
+    struct pageruns   runs;
 
     if (shift < 0) {
         diag_set("slab_init(): page size %zu is not a power of two "
@@ -132,126 +149,32 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
     memset(desc, 0, slab_pages_estimate(size, pool->pages, page_size)
                     * sizeof(struct slab_page));
 
-    pool->free.slab = 0;
-    pool->free.next = pool->pages;
-    pool->free.prev = 0;
-    desc[0].slab = pages;
-    desc[0].next = slab_off(pool, &pool->free);
-    desc[0].prev = slab_off(pool, &pool->free);
-
     pool->start = start;
     pool->last = pool->pages + pages * sizeof(struct slab_page);
-    pool->pfree = pages;
+    runs = slab_runs(pool);
+    pageruns_format(&runs, pages);          /* free list, pfree */
     pool->log_nomem = 1;
     pool->log_ctx = slab_off(pool, &pool->zero);
     pool->zero = 0;
     return 0;
 }
 
-/* §6: first fit in free-list order, split from the low end. */
+/* §6 (pageruns.h) */
 static struct slab_page *
 slab_alloc_pages(struct slab_pool *pool, uint64_t pages)
 {
-    struct slab_page *sentinel = &pool->free, *page, *rest, *prev, *p;
+    struct pageruns r = slab_runs(pool);
 
-    for (page = slab_ptr(pool, pool->free.next); page != sentinel;
-         page = slab_ptr(pool, page->next))
-    {
-        if (page->slab < pages) {
-            continue;
-        }
-        if (page->slab > pages) {
-            rest = page + pages;
-            if (page->slab - pages >= 2) {
-                page[page->slab - 1].prev = slab_off(pool, rest);
-            }
-            rest->slab = page->slab - pages;
-            rest->next = page->next;
-            rest->prev = page->prev;
-            prev = slab_prev(pool, page);
-            prev->next = slab_off(pool, rest);
-            ((struct slab_page *) slab_ptr(pool, page->next))->prev = slab_off(pool, rest);
-        } else {
-            prev = slab_prev(pool, page);
-            prev->next = page->next;
-            ((struct slab_page *) slab_ptr(pool, page->next))->prev = page->prev;
-        }
-
-        page->slab = pages | SLAB_PAGE_START;
-        page->next = 0;
-        page->prev = SLAB_PAGE;
-        pool->pfree -= pages;
-
-        for (p = page + 1; p < page + pages; p++) {
-            p->slab = SLAB_PAGE_BUSY;
-            p->next = 0;
-            p->prev = SLAB_PAGE;
-        }
-        return page;
-    }
-    /* nginx logs "ngx_slab_alloc() failed: no memory" here (crit). */
-    return NULL;
+    return pageruns_alloc(&r, pages);
 }
 
-/* §7.3: return a run, merge with both neighbours, push it at the front. */
+/* §7.3 (pageruns.h) */
 static void
 slab_free_pages(struct slab_pool *pool, struct slab_page *page, uint64_t pages)
 {
-    struct slab_page *desc = slab_desc(pool), *last, *join, *prev;
+    struct pageruns r = slab_runs(pool);
 
-    last = slab_ptr(pool, pool->last);
-    pool->pfree += pages;
-    page->slab = pages--;
-    if (pages) {
-        memset(&page[1], 0, pages * sizeof(struct slab_page));
-    }
-
-    if (page->next) {
-        prev = slab_prev(pool, page);
-        prev->next = page->next;
-        ((struct slab_page *) slab_ptr(pool, page->next))->prev = page->prev;
-    }
-
-    join = page + page->slab;
-    if (join < last && slab_kind(join) == SLAB_PAGE && join->next != 0) {
-        pages += join->slab;
-        page->slab += join->slab;
-        prev = slab_prev(pool, join);
-        prev->next = join->next;
-        ((struct slab_page *) slab_ptr(pool, join->next))->prev = join->prev;
-        join->slab = SLAB_PAGE_FREE;
-        join->next = 0;
-        join->prev = SLAB_PAGE;
-    }
-
-    if (page > desc) {
-        join = page - 1;
-        if (slab_kind(join) == SLAB_PAGE) {
-            if (join->slab == SLAB_PAGE_FREE && join->prev != 0) {
-                join = slab_prev(pool, join);       /* tail marker -> head */
-            }
-            if (join->next != 0) {
-                pages += join->slab;
-                join->slab += page->slab;
-                prev = slab_prev(pool, join);
-                prev->next = join->next;
-                ((struct slab_page *) slab_ptr(pool, join->next))->prev = join->prev;
-                page->slab = SLAB_PAGE_FREE;
-                page->next = 0;
-                page->prev = SLAB_PAGE;
-                page = join;
-            }
-        }
-    }
-
-    if (pages) {
-        page[pages].prev = slab_off(pool, page);
-    }
-
-    page->prev = slab_off(pool, &pool->free);
-    page->next = pool->free.next;
-    ((struct slab_page *) slab_ptr(pool, page->next))->prev = slab_off(pool, page);
-    pool->free.next = slab_off(pool, page);
+    pageruns_free(&r, page, pages);
 }
 
 /* Take a full chunk page out of its slot list (§5 step 3). */
@@ -675,6 +598,20 @@ slab_stats(const struct slab_pool *pool)
     return slab_stat_of(pool);
 }
 
+struct slab_run_walk {
+    int    (*fn)(void *arg, uint64_t off, uint64_t pages);
+    void    *arg;
+    unsigned shift;
+};
+
+static int
+slab_run_at(void *arg, uint64_t index, uint64_t pages)
+{
+    struct slab_run_walk *w = arg;
+
+    return w->fn(w->arg, index << w->shift, pages);
+}
+
 /*
  * Walk the free-run list with every offset checked against the bytes mapped
  * and at most npages + 1 steps, so a corrupt or changing zone ends the walk
@@ -684,35 +621,22 @@ int
 slab_each_free_run(const struct slab_pool *pool, size_t size,
     int (*fn)(void *arg, uint64_t off, uint64_t pages), void *arg)
 {
-    uint64_t off, npages, steps, idx, sentinel, fixed;
-    const struct slab_page *page;
+    struct slab_run_walk w;
 
     if (size < sizeof(*pool) || !slab_page_shift_ok(pool->page_shift)) {
         return -1;
     }
-    fixed = slab_fixed_size(slab_nslots_for(pool->page_shift));
-    if (pool->pages != fixed || pool->last < pool->pages || pool->last > size
+    if (pool->pages != slab_fixed_size(slab_nslots_for(pool->page_shift))
+        || pool->last < pool->pages || pool->last > size
         || (pool->last - pool->pages) % sizeof(struct slab_page))
     {
         return -1;
     }
-    npages = (pool->last - pool->pages) / sizeof(struct slab_page);
-    sentinel = offsetof(struct slab_pool, free);
-
-    for (off = pool->free.next, steps = 0; off != sentinel; steps++) {
-        if (steps > npages || off < pool->pages || off >= pool->last
-            || (off - pool->pages) % sizeof(struct slab_page))
-        {
-            return -1;
-        }
-        page = (const struct slab_page *) ((const unsigned char *) pool + off);
-        idx = (off - pool->pages) / sizeof(struct slab_page);
-        if (fn && fn(arg, idx << pool->page_shift, page->slab)) {
-            return 0;
-        }
-        off = page->next;
-    }
-    return 0;
+    w.fn = fn;
+    w.arg = arg;
+    w.shift = pool->page_shift;
+    return pageruns_walk((const unsigned char *) pool, offsetof(struct slab_pool, free),
+                         pool->pages, pool->last, fn ? slab_run_at : NULL, &w);
 }
 
 static int

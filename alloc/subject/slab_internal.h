@@ -3,8 +3,9 @@
  * written once (docs/nginx-slab.md gives every one of them; section numbers
  * below are that document's).
  *
- * Private to the slab's own code: slab.c, slab_check.c, slab_ops.c.  Not
- * part of the slab's interface (slab.h).
+ * Private to the slab's own code: slab.c, slab_check.c, slab_ops.c, and the
+ * page-run allocator pageruns.h, which lfslab borrows with the slab's page
+ * descriptors.  Not part of the slab's interface (slab.h).
  */
 #ifndef SHMBENCH_SLAB_INTERNAL_H
 #define SHMBENCH_SLAB_INTERNAL_H
