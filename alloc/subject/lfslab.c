@@ -67,7 +67,7 @@
  *
  *   0      header line 0, fixed after init: magic, version, page shift, NC,
  *          nworkers, npages, zone size, offsets of heaps/descriptors/pages
- *   64     line 1: page_lock's lock words, free-run list head, free pages
+ *   64     line 1: page_lock's lock words, free-run list sentinel, free pages
  *   128    line 2: page_lock's process part (struct shmtx)
  *   192    reserved to 1024
  *   1024   nworkers + 1 heap records of 2 KiB: per class one line {slot,
@@ -80,7 +80,9 @@
  *          allocation writes one line; the stack heads apart, as other
  *          processes CAS them.
  *   desc   one 64-byte descriptor per page: anchor, next_partial, kind,
- *          class, shift, owner, maxcount, run_pages/run_next/run_prev
+ *          class, shift, owner, maxcount
+ *   runs   one nginx page descriptor (struct slab_page, 24 bytes) per page,
+ *          for the page-run allocator alone (pageruns.h)
  *   pages  P-aligned; chunk k of page i at pages_off + i*P + (k << shift)
  *
  * A free chunk's first 4 bytes hold the index of the next free chunk (NIL =
@@ -133,8 +135,8 @@
  *   slots, counters, busy,      relaxed: each has one writer (the owner, or
  *   owner, pid                  whoever holds the page); check and stats
  *                               only read them, quiescent
- *   page_lock                   acquire / release (shmtx): guards the runs,
- *                               run_* fields, free_run_head, free_pages
+ *   page_lock                   acquire / release (shmtx): guards the run
+ *                               descriptors, free_runs, free_pages
  *
  * The application's own release/acquire handoff of a block (a ring, a
  * queue) is what publishes the block's descriptor to the process that frees
@@ -211,6 +213,7 @@
 #include "substrate/allocator.h"
 #include "substrate/diag.h"
 #include "subject/lfslab.h"
+#include "subject/pageruns.h"
 #include "substrate/proc.h"
 #include "substrate/shmtx.h"
 
@@ -218,7 +221,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lfslab needs lock-free 64-bit atomi
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lfslab needs lock-free 32-bit atomics");
 
 #define LFSLAB_MAGIC      0x424c464cu      /* "LFLB" */
-#define LFSLAB_VERSION    1
+#define LFSLAB_VERSION    2
 #define LFSLAB_MIN_SHIFT  3
 #define LFSLAB_SHIFT_MIN  12
 #define LFSLAB_SHIFT_MAX  16
@@ -325,12 +328,13 @@ struct lfslab_hdr {
     uint64_t heaps_off;
     uint64_t desc_off;
     uint64_t pages_off;
-    uint64_t reserved0[2];
+    uint64_t runs_off;
+    uint64_t reserved0;
     /* line 1: the page-run allocator, under page_lock */
     struct shmtx_lockword lockword;
-    uint32_t free_run_head;           /* first free run's page + 1, 0 = none */
-    uint32_t free_pages;
-    uint64_t reserved1[5];
+    struct slab_page free_runs;       /* the free-run list's sentinel (pageruns.h) */
+    uint64_t free_pages;
+    uint64_t reserved1[2];
     /* line 2 */
     struct shmtx page_lock;
     /* lines 3 .. 15 */
@@ -389,14 +393,13 @@ struct lfslab_desc {
     uint8_t          reserved0;
     uint16_t         owner;           /* worker whose slot holds it, or none */
     uint16_t         maxcount;        /* P >> shift */
-    uint32_t         run_pages;       /* free-run or large-run head: length */
-    uint32_t         run_next;        /* free-run head: list links (page + 1); */
-    uint32_t         run_prev;        /* a free run's last page: head + 1 */
-    uint64_t         reserved1[4];
+    uint32_t         reserved1;
+    uint64_t         reserved2[5];
 };
 
 _Static_assert(sizeof(struct lfslab_hdr) == 1024, "header is 16 lines");
 _Static_assert(offsetof(struct lfslab_hdr, lockword) == 64, "line 1");
+_Static_assert(offsetof(struct lfslab_hdr, reserved1) <= 128, "the run allocator fits line 1");
 _Static_assert(offsetof(struct lfslab_hdr, page_lock) == 128, "line 2");
 _Static_assert(sizeof(struct shmtx) == 64, "page_lock fills line 2");
 _Static_assert(sizeof(struct lfslab_cls) == LFSLAB_LINE, "a class is one line");
@@ -427,6 +430,13 @@ lf_desc(const struct lfslab_hdr *h, uint32_t i)
     return (struct lfslab_desc *) ((unsigned char *) h + h->desc_off) + i;
 }
 
+/* Page i's run descriptor (pageruns.h). */
+static inline struct slab_page *
+lf_run(const struct lfslab_hdr *h, uint32_t i)
+{
+    return (struct slab_page *) ((unsigned char *) h + h->runs_off) + i;
+}
+
 static inline unsigned char *
 lf_page(const struct lfslab_hdr *h, uint32_t i)
 {
@@ -453,6 +463,9 @@ lf_page_shift(size_t page_size)
     return -1;
 }
 
+/* Bytes of metadata per page: its descriptor and its run descriptor. */
+#define LF_PAGE_META      (sizeof(struct lfslab_desc) + sizeof(struct slab_page))
+
 static unsigned
 lf_param_workers(const struct alloc_params *p)
 {
@@ -460,7 +473,7 @@ lf_param_workers(const struct alloc_params *p)
 }
 
 struct lf_layout {
-    uint64_t heaps_off, desc_off, pages_off;
+    uint64_t heaps_off, desc_off, runs_off, pages_off;
     uint32_t npages;
 };
 
@@ -472,17 +485,19 @@ lf_layout(uint64_t size, unsigned shift, unsigned nworkers, struct lf_layout *l)
 
     l->heaps_off = sizeof(struct lfslab_hdr);
     l->desc_off = l->heaps_off + (uint64_t) (nworkers + 1) * sizeof(struct lfslab_heap);
+    l->runs_off = 0;
     l->pages_off = 0;
     l->npages = 0;
     if (size <= l->desc_off) {
         return 0;
     }
-    n = (size - l->desc_off) / (P + sizeof(struct lfslab_desc));
+    n = (size - l->desc_off) / (P + LF_PAGE_META);
     if (n > 0xFFFFFFF0u) {
         n = 0xFFFFFFF0u;
     }
     for (; n > 0; n--) {
-        l->pages_off = (l->desc_off + n * sizeof(struct lfslab_desc) + P - 1) & ~(P - 1);
+        l->runs_off = l->desc_off + n * sizeof(struct lfslab_desc);
+        l->pages_off = (l->runs_off + n * sizeof(struct slab_page) + P - 1) & ~(P - 1);
         if (l->pages_off + n * P <= size) {
             break;
         }
@@ -524,128 +539,53 @@ lf_ctx_of(struct zone *z, struct lf_ctx *x)
 }
 
 /* ---------------------------------------------------------------------- */
-/* The page-run allocator (nginx-slab.md §6, §7.3), under page_lock.        */
-/* A free run of L pages: its head has kind FREE, run_pages = L and the list */
-/* links; its other pages are FREE with zero run fields, except that the    */
-/* last one (L >= 2) has run_prev = head + 1 (nginx's tail marker).         */
+/* Page runs: nginx's allocator (pageruns.h) over the run descriptors,      */
+/* under page_lock.  Its descriptors say free or allocated; `kind` says     */
+/* what an allocated page is, for the lock-free paths.                       */
 
-static void
-lf_run_unlink(struct lfslab_hdr *h, struct lfslab_desc *d)
+static inline struct pageruns
+lf_runs(struct lfslab_hdr *h)
 {
-    if (d->run_prev) {
-        lf_desc(h, d->run_prev - 1)->run_next = d->run_next;
-    } else {
-        h->free_run_head = d->run_next;
-    }
-    if (d->run_next) {
-        lf_desc(h, d->run_next - 1)->run_prev = d->run_prev;
-    }
+    struct pageruns r = {
+        .base = (unsigned char *) h,
+        .free = &h->free_runs,
+        .desc = lf_run(h, 0),
+        .last = lf_run(h, h->npages),
+        .pfree = &h->free_pages,
+    };
+
+    return r;
 }
 
-static inline void
-lf_run_clear(struct lfslab_desc *d)
-{
-    d->run_pages = 0;
-    d->run_next = 0;
-    d->run_prev = 0;
-}
-
-/* First fit of k pages in list order, split from the low end (the rest
- * keeps the run's place); -1 if none.  Kinds are the caller's to set. */
+/* First fit of k pages (docs/nginx-slab.md §6); the first page's index,
+ * or -1 if no run is long enough.  Kinds are the caller's to set. */
 static int64_t
 lf_take_pages(struct lfslab_hdr *h, uint32_t k)
 {
-    struct lfslab_desc *d, *rest;
-    uint32_t            r, i, L, steps;
+    struct pageruns   r = lf_runs(h);
+    struct slab_page *run = pageruns_alloc(&r, k);
 
-    for (r = h->free_run_head, steps = 0; r != 0 && steps <= h->npages;
-         r = d->run_next, steps++)
-    {
-        i = r - 1;
-        d = lf_desc(h, i);
-        L = d->run_pages;
-        if (L < k) {
-            continue;
-        }
-        if (L > k) {
-            rest = lf_desc(h, i + k);
-            rest->run_pages = L - k;
-            rest->run_next = d->run_next;
-            rest->run_prev = d->run_prev;
-            if (L - k >= 2) {
-                lf_desc(h, i + L - 1)->run_prev = i + k + 1;
-            }
-            if (d->run_prev) {
-                lf_desc(h, d->run_prev - 1)->run_next = i + k + 1;
-            } else {
-                h->free_run_head = i + k + 1;
-            }
-            if (d->run_next) {
-                lf_desc(h, d->run_next - 1)->run_prev = i + k + 1;
-            }
-        } else {
-            lf_run_unlink(h, d);
-            if (L >= 2) {
-                lf_run_clear(lf_desc(h, i + L - 1));
-            }
-        }
-        lf_run_clear(d);
-        WR(h->free_pages, h->free_pages - k);
-        return i;
-    }
-    return -1;
+    return run ? run - r.desc : -1;
 }
 
-/* Return pages i .. i+k-1, merge with both neighbours, push the run at the
- * front of the list. */
+/* Return pages i .. i+k-1: kind FREE, then nginx's merge and push (§7.3). */
 static void
 lf_free_pages(struct lfslab_hdr *h, uint32_t i, uint32_t k)
 {
-    struct lfslab_desc *d, *j;
-    uint32_t            n, p;
+    struct pageruns r = lf_runs(h);
+    uint32_t        n;
 
     for (n = 0; n < k; n++) {
-        d = lf_desc(h, i + n);
-        lf_run_clear(d);
-        atomic_store_explicit(&d->kind, K_FREE, memory_order_release);
+        atomic_store_explicit(&lf_desc(h, i + n)->kind, K_FREE, memory_order_release);
     }
-    WR(h->free_pages, h->free_pages + k);
+    pageruns_free(&r, lf_run(h, i), k);
+}
 
-    if (i + k < h->npages) {
-        j = lf_desc(h, i + k);
-        if (atomic_load_explicit(&j->kind, memory_order_relaxed) == K_FREE
-            && j->run_pages > 0)
-        {
-            lf_run_unlink(h, j);
-            k += j->run_pages;
-            lf_run_clear(j);
-        }
-    }
-    if (i > 0) {
-        j = lf_desc(h, i - 1);
-        if (atomic_load_explicit(&j->kind, memory_order_relaxed) == K_FREE) {
-            p = j->run_pages > 0 ? i - 1 : j->run_prev - 1;  /* tail marker -> head */
-            if (j->run_pages == 0) {
-                j->run_prev = 0;                  /* no longer a tail */
-            }
-            j = lf_desc(h, p);
-            lf_run_unlink(h, j);
-            k += j->run_pages;
-            i = p;
-        }
-    }
-
-    d = lf_desc(h, i);
-    d->run_pages = k;
-    if (k >= 2) {
-        lf_desc(h, i + k - 1)->run_prev = i + 1;
-    }
-    d->run_prev = 0;
-    d->run_next = h->free_run_head;
-    if (d->run_next) {
-        lf_desc(h, d->run_next - 1)->run_prev = i + 1;
-    }
-    h->free_run_head = i + 1;
+/* The length of the allocated run at page i. */
+static inline uint32_t
+lf_run_pages(const struct lfslab_hdr *h, uint32_t i)
+{
+    return (uint32_t) (RD(lf_run(h, i)->slab) & ~SLAB_PAGE_START);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1118,7 +1058,6 @@ lf_alloc_large(const struct lf_ctx *x, size_t size)
             atomic_store_explicit(&lf_desc(h, (uint32_t) i + n)->kind, K_LARGE_TAIL,
                                   memory_order_release);
         }
-        lf_desc(h, (uint32_t) i)->run_pages = (uint32_t) k;
         atomic_store_explicit(&lf_desc(h, (uint32_t) i)->kind, K_LARGE_HEAD,
                               memory_order_release);
         lf_add(x, &x->me->large_allocs, 1);
@@ -1203,7 +1142,7 @@ lf_locate(const struct lfslab_hdr *h, const void *p, struct lf_block *b, const c
             diag_set("%s(): pointer into a page run, not at its start", fn);
             return -1;
         }
-        b->pages = RD(b->d->run_pages);
+        b->pages = lf_run_pages(h, b->page);
         return 0;
     case K_LARGE_TAIL:
         diag_set("%s(): pointer into a page run, not at its start", fn);
@@ -1229,7 +1168,7 @@ lf_free_large(const struct lf_ctx *x, const struct lf_block *b)
         diag_set("lfslab_free(): page run at page %u is already free", b->page);
         return -1;
     }
-    lf_free_pages(h, b->page, b->d->run_pages);
+    lf_free_pages(h, b->page, lf_run_pages(h, b->page));
     lf_add(x, &x->me->large_frees, 1);
     shmtx_unlock(&h->page_lock);
     return 0;
@@ -1392,7 +1331,7 @@ lfslab_min_zone_size(const struct alloc_params *p)
     if (lf_page_shift(page) < 0) {
         return 0;
     }
-    return ((desc_off + sizeof(struct lfslab_desc) + page - 1) & ~(page - 1)) + page;
+    return ((desc_off + LF_PAGE_META + page - 1) & ~(page - 1)) + page;
 }
 
 static size_t
@@ -1411,6 +1350,7 @@ lfslab_init(struct zone *z, const struct alloc_params *p)
     int                 shift = lf_page_shift(page);
     unsigned            nworkers = lf_param_workers(p);
     uint32_t            i;
+    struct pageruns     runs;
 
     if (shift < 0) {
         diag_set("lfslab_init(): page size %zu is not a power of two between %d and %d",
@@ -1438,6 +1378,7 @@ lfslab_init(struct zone *z, const struct alloc_params *p)
     h->zone_size = z->size;
     h->heaps_off = l.heaps_off;
     h->desc_off = l.desc_off;
+    h->runs_off = l.runs_off;
     h->pages_off = l.pages_off;
     if (shmtx_create(&h->page_lock, &h->lockword, z->ctl ? z->ctl->lockstat : NULL, 0) != 0) {
         diag_clear();       /* works without the semaphore, as nginx does */
@@ -1447,13 +1388,8 @@ lfslab_init(struct zone *z, const struct alloc_params *p)
         atomic_store_explicit(&d->next_partial, NOT_LISTED, memory_order_relaxed);
         d->owner = LFSLAB_NO_OWNER;
     }
-    d = lf_desc(h, 0);
-    d->run_pages = l.npages;
-    if (l.npages >= 2) {
-        lf_desc(h, l.npages - 1)->run_prev = 1;
-    }
-    h->free_run_head = 1;
-    h->free_pages = l.npages;
+    runs = lf_runs(h);
+    pageruns_format(&runs, l.npages);       /* one run of every page, as nginx */
 
     return 0;
 }
@@ -1487,33 +1423,45 @@ lf_header_sane(const struct zone *z)
            && h->nworkers >= 1 && h->nworkers <= LFSLAB_WORKERS_MAX
            && lf_layout(z->size, h->page_shift, h->nworkers, &l) == h->npages
            && h->npages > 0 && l.desc_off == h->desc_off && l.pages_off == h->pages_off
-           && l.heaps_off == h->heaps_off;
+           && l.heaps_off == h->heaps_off && l.runs_off == h->runs_off;
+}
+
+struct lf_run_walk {
+    alloc_run_fn fn;
+    void        *arg;
+    unsigned     shift;
+    uint32_t     npages;
+    int          bad;         /* a run's length is off the zone */
+};
+
+static int
+lf_run_at(void *arg, uint64_t index, uint64_t pages)
+{
+    struct lf_run_walk *w = arg;
+
+    if (pages == 0 || pages > w->npages - index) {
+        w->bad = 1;
+        return 1;
+    }
+    return w->fn ? w->fn(w->arg, index << w->shift, pages << w->shift) : 0;
 }
 
 static int
 lfslab_each_free_run(struct zone *z, alloc_run_fn fn, void *arg)
 {
-    const struct lfslab_hdr  *h = lf_hdr(z);
-    const struct lfslab_desc *d;
-    uint32_t                  r, steps, L;
+    const struct lfslab_hdr *h = lf_hdr(z);
+    struct lf_run_walk       w = { fn, arg, 0, 0, 0 };
+    int                      rc;
 
     if (!lf_header_sane(z)) {
         return -1;
     }
-    for (r = RD(h->free_run_head), steps = 0; r != 0; r = RD(d->run_next), steps++) {
-        if (r > h->npages || steps >= h->npages) {
-            return -1;
-        }
-        d = lf_desc(h, r - 1);
-        L = RD(d->run_pages);
-        if (L == 0 || L > h->npages - (r - 1)) {
-            return -1;
-        }
-        if (fn && fn(arg, (uint64_t) (r - 1) << h->page_shift, (uint64_t) L << h->page_shift)) {
-            return 0;
-        }
-    }
-    return 0;
+    w.shift = h->page_shift;
+    w.npages = h->npages;
+    rc = pageruns_walk(z->base, offsetof(struct lfslab_hdr, free_runs), h->runs_off,
+                       h->runs_off + (uint64_t) h->npages * sizeof(struct slab_page),
+                       lf_run_at, &w);
+    return w.bad ? -1 : rc;
 }
 
 static int
@@ -1706,14 +1654,15 @@ lf_check_header(struct lf_check *c)
                        (unsigned long long) h->zone_size, c->size);
     }
     lf_layout(c->size, h->page_shift, h->nworkers, &l);
-    if (h->heaps_off != l.heaps_off || h->desc_off != l.desc_off
+    if (h->heaps_off != l.heaps_off || h->desc_off != l.desc_off || h->runs_off != l.runs_off
         || h->pages_off != l.pages_off || h->npages != l.npages || l.npages == 0)
     {
-        return diag_report(&c->out, "layout heaps %llu desc %llu pages %llu npages %u, expected "
-                       "%llu %llu %llu %u", (unsigned long long) h->heaps_off,
-                       (unsigned long long) h->desc_off, (unsigned long long) h->pages_off,
-                       h->npages, (unsigned long long) l.heaps_off,
-                       (unsigned long long) l.desc_off, (unsigned long long) l.pages_off,
+        return diag_report(&c->out, "layout heaps %llu desc %llu runs %llu pages %llu npages %u, "
+                       "expected %llu %llu %llu %llu %u", (unsigned long long) h->heaps_off,
+                       (unsigned long long) h->desc_off, (unsigned long long) h->runs_off,
+                       (unsigned long long) h->pages_off, h->npages,
+                       (unsigned long long) l.heaps_off, (unsigned long long) l.desc_off,
+                       (unsigned long long) l.runs_off, (unsigned long long) l.pages_off,
                        l.npages);
     }
     rel = (int64_t) offsetof(struct lfslab_hdr, lockword)
@@ -1723,7 +1672,8 @@ lf_check_header(struct lf_check *c)
                        (long long) h->page_lock.lock_rel, (long long) rel);
     }
     if (RD(h->free_pages) > h->npages) {
-        return diag_report(&c->out, "%u free pages of %u", RD(h->free_pages), h->npages);
+        return diag_report(&c->out, "%llu free pages of %u", (unsigned long long) RD(h->free_pages),
+                       h->npages);
     }
     c->P = (uint64_t) 1 << h->page_shift;
     c->npages = h->npages;
@@ -1766,15 +1716,29 @@ lf_check_processes(struct lf_check *c)
     }
 }
 
+/* Whether page i's run descriptor says "allocated, first of `pages`" (pages
+ * > 0) or "allocated, not the first" (pages = 0), as pageruns_alloc leaves it. */
+static int
+lf_run_is_allocated(const struct lf_check *c, uint32_t i, uint64_t pages)
+{
+    const struct slab_page *r = lf_run(c->h, i);
+
+    return RD(r->slab) == (pages ? SLAB_PAGE_START | pages : SLAB_PAGE_BUSY)
+           && RD(r->next) == 0 && RD(r->prev) == SLAB_PAGE;
+}
+
 static int
 lf_check_kinds(struct lf_check *c)
 {
     const struct lfslab_desc *d;
-    uint32_t                  i, k, j;
+    const struct slab_page   *r;
+    uint32_t                  i, j;
+    uint64_t                  k;
     unsigned                  kind, cls, shift, max;
 
     for (i = 0; i < c->npages; i++) {
         d = lf_desc(c->h, i);
+        r = lf_run(c->h, i);
         kind = atomic_load_explicit(&d->kind, memory_order_relaxed);
         switch (kind) {
         case K_FREE:
@@ -1790,29 +1754,35 @@ lf_check_kinds(struct lf_check *c)
                 return diag_report(&c->out, "page %u: class %u, shift %u, maxcount %u disagree",
                                i, cls, shift, max);
             }
-            if (RD(d->run_pages) || RD(d->run_next) || RD(d->run_prev)) {
-                return diag_report(&c->out, "page %u: small page with run fields set", i);
+            if (!lf_run_is_allocated(c, i, 1)) {
+                return diag_report(&c->out, "page %u: small page whose run descriptor is not a "
+                               "one-page run (slab %#llx next %llu prev %llu)", i,
+                               (unsigned long long) RD(r->slab), (unsigned long long) RD(r->next),
+                               (unsigned long long) RD(r->prev));
             }
             c->state[i] = PS_SMALL;
             c->pages_of[cls]++;
             break;
         case K_LARGE_HEAD:
-            k = RD(d->run_pages);
-            if (k == 0 || k > c->npages - i || RD(d->run_next) || RD(d->run_prev)) {
-                return diag_report(&c->out, "page %u: run of %u pages is malformed", i, k);
+            k = RD(r->slab) & ~SLAB_PAGE_START;
+            if (k == 0 || k > c->npages - i || !lf_run_is_allocated(c, i, k)) {
+                return diag_report(&c->out, "page %u: run of %llu pages is malformed "
+                               "(slab %#llx next %llu prev %llu)", i, (unsigned long long) k,
+                               (unsigned long long) RD(r->slab), (unsigned long long) RD(r->next),
+                               (unsigned long long) RD(r->prev));
             }
             c->state[i] = PS_LARGE;
             for (j = i + 1; j < i + k; j++) {
                 d = lf_desc(c->h, j);
                 if (atomic_load_explicit(&d->kind, memory_order_relaxed) != K_LARGE_TAIL
-                    || RD(d->run_pages) || RD(d->run_next) || RD(d->run_prev))
+                    || !lf_run_is_allocated(c, j, 0))
                 {
                     return diag_report(&c->out, "run at page %u: page %u is not one of its tail pages",
                                    i, j);
                 }
                 c->state[j] = PS_LARGE;
             }
-            i += k - 1;
+            i += (uint32_t) k - 1;
             break;
         case K_LARGE_TAIL:
             return diag_report(&c->out, "page %u: tail of a page run with no head", i);
@@ -1823,32 +1793,54 @@ lf_check_kinds(struct lf_check *c)
     return 0;
 }
 
+/* The page whose run descriptor is at offset `off` from the base, or -1. */
+static int64_t
+lf_check_run_index(const struct lf_check *c, uint64_t off)
+{
+    uint64_t runs = c->h->runs_off;
+
+    if (off < runs || off >= runs + (uint64_t) c->npages * sizeof(struct slab_page)
+        || (off - runs) % sizeof(struct slab_page))
+    {
+        return -1;
+    }
+    return (int64_t) ((off - runs) / sizeof(struct slab_page));
+}
+
+/* The free-run list, as nginx keeps it (docs/nginx-slab.md §3, §7.4). */
 static int
 lf_check_free_runs(struct lf_check *c)
 {
-    const struct lfslab_desc *d, *t;
-    uint32_t                  r, prev = 0, steps, i, L, j, sum = 0;
+    const uint64_t          sentinel = offsetof(struct lfslab_hdr, free_runs);
+    const struct slab_page *d, *t;
+    uint64_t                off, prev = sentinel, L, sum = 0;
+    int64_t                 h;
+    uint32_t                steps, i, j;
 
-    for (r = RD(c->h->free_run_head), steps = 0; r != 0; steps++) {
+    for (off = RD(c->h->free_runs.next), steps = 0; off != sentinel; steps++) {
         if (steps >= c->npages) {
-            return diag_report(&c->out, "free-run list does not end within %u runs", c->npages);
+            return diag_report(&c->out, "free-run list does not return to its sentinel within %u "
+                           "runs", c->npages);
         }
-        if (r > c->npages) {
-            return diag_report(&c->out, "free-run list links to page %u + 1 of %u", r - 1, c->npages);
+        h = lf_check_run_index(c, off);
+        if (h < 0) {
+            return diag_report(&c->out, "free-run list links to offset %llu, not a run descriptor",
+                           (unsigned long long) off);
         }
-        i = r - 1;
-        d = lf_desc(c->h, i);
-        L = RD(d->run_pages);
+        i = (uint32_t) h;
+        d = lf_run(c->h, i);
+        L = RD(d->slab);
         if (c->state[i] != PS_FREE || c->in_run[i]) {
             return diag_report(&c->out, "free-run list: page %u is %s", i,
                            c->in_run[i] ? "in two runs" : "not free");
         }
-        if (RD(d->run_prev) != prev) {
-            return diag_report(&c->out, "free run at page %u: prev link %u, expected %u", i,
-                           RD(d->run_prev), prev);
+        if (RD(d->prev) != prev) {
+            return diag_report(&c->out, "free run at page %u: prev link %llu, expected %llu", i,
+                           (unsigned long long) RD(d->prev), (unsigned long long) prev);
         }
         if (L == 0 || L > c->npages - i) {
-            return diag_report(&c->out, "free run at page %u has %u pages", i, L);
+            return diag_report(&c->out, "free run at page %u has %llu pages", i,
+                           (unsigned long long) L);
         }
         for (j = i; j < i + L; j++) {
             if (c->state[j] != PS_FREE || c->in_run[j]) {
@@ -1859,27 +1851,32 @@ lf_check_free_runs(struct lf_check *c)
             if (j == i) {
                 continue;
             }
-            t = lf_desc(c->h, j);
-            if (RD(t->run_pages) || RD(t->run_next)
-                || RD(t->run_prev) != (j == i + L - 1 ? i + 1 : 0))
+            /* The other pages: free, unlinked; the last one (the tail
+             * marker) names the head, but a fresh zone's one run has none,
+             * as in nginx.  The others' prev is not meaningful. */
+            t = lf_run(c->h, j);
+            if (RD(t->slab) != SLAB_PAGE_FREE || RD(t->next) != 0 || slab_kind(t) != SLAB_PAGE
+                || (j == i + L - 1 && RD(t->prev) != off
+                    && !(i == 0 && L == c->npages && RD(t->prev) == 0)))
             {
-                return diag_report(&c->out, "free run at page %u: page %u has run fields %u %u %u",
-                               i, j, RD(t->run_pages), RD(t->run_next), RD(t->run_prev));
+                return diag_report(&c->out, "free run at page %u: page %u has run descriptor "
+                               "%llu %llu %llu", i, j, (unsigned long long) RD(t->slab),
+                               (unsigned long long) RD(t->next), (unsigned long long) RD(t->prev));
             }
         }
         if ((i > 0 && c->state[i - 1] == PS_FREE)
             || (i + L < c->npages && c->state[i + L] == PS_FREE))
         {
-            return diag_report(&c->out, "free run at pages %u .. %u is not coalesced with a neighbour",
-                           i, i + L - 1);
+            return diag_report(&c->out, "free run at pages %u .. %llu is not coalesced with a "
+                           "neighbour", i, (unsigned long long) (i + L - 1));
         }
         sum += L;
-        prev = r;
-        r = RD(d->run_next);
+        prev = off;
+        off = RD(d->next);
     }
     if (sum != RD(c->h->free_pages)) {
-        return diag_report(&c->out, "free runs hold %u pages, free_pages says %u", sum,
-                       RD(c->h->free_pages));
+        return diag_report(&c->out, "free runs hold %llu pages, free_pages says %llu",
+                       (unsigned long long) sum, (unsigned long long) RD(c->h->free_pages));
     }
     for (i = 0; i < c->npages; i++) {
         if (c->state[i] == PS_FREE && !c->in_run[i]) {
