@@ -1,14 +1,15 @@
 /*
- * test_lfslab: the lock-free slab (alloc/lfslab.c; spec lfslab.md §12).
+ * test_lfslab: the lock-free slab (alloc/subject/lfslab*.c; docs/lfslab.md
+ * §13 says what each part checks, and why).
  *
  * One program; argv[1] picks the part (tests/lfslab.cmake registers each):
  *
  *   unit   (default) class mapping, usable size, alignment, NULL at
  *          exhaustion and recovery through scavenging; non-workers may free
- *          but not allocate; every §9 bad free refused with the zone byte for
- *          byte unchanged and check and stats as before; check, stats and
- *          free runs read from a second mapping of a posix zone at another
- *          address, read-only.
+ *          but not allocate; every bad free of docs/lfslab.md §10 refused
+ *          with the zone byte for byte unchanged and check and stats as
+ *          before; check, stats and free runs read from a second mapping of
+ *          a posix zone at another address, read-only.
  *   churn  2, 4 and 8 workers on one zone, every class and page runs; most
  *          blocks are handed to the next worker through a ring in a separate
  *          shared mapping and freed there (>= 50% of frees cross-process).
@@ -17,8 +18,8 @@
  *          set at alloc and cleared at free: two live blocks that overlap
  *          would find a bit already set.  Drain, check, no chunk in use, and
  *          after a scavenge at most 2 * N * NC pages still used (an active
- *          and a reserve page per worker and class; the spec's bound is
- *          N * NC, without reserves).  Once more in a 1 MiB zone that fills:
+ *          and a reserve page per worker and class, docs/lfslab.md §7; it
+ *          would be N * NC without reserves).  Once more in a 1 MiB zone that fills:
  *          NULLs, scavenging, reserves given back.
  *   aba    a tiny zone, class 2048 (two chunks a page) and two-page runs:
  *          pages cycle FULL -> PARTIAL -> ACTIVE -> EMPTY -> FREE across four
@@ -26,7 +27,7 @@
  *          The mutation target (test_lfslab_tag2: LFSLAB_TAG_BITS=2, stalls
  *          in the pop window) runs the same stress and must be caught.
  *   crash  SIGKILL at random points of a churn (a victim stopped while it
- *          holds page_lock is let go and tried later: §10 promises no repair
+ *          holds page_lock is let go and tried later: docs/lfslab.md §11 promises no repair
  *          of half-updated runs); survivors finish, check reports at most
  *          orphans.  Then a victim killed holding page_lock: the others wait
  *          until the master force-unlocks, then finish.
@@ -57,18 +58,8 @@
 #include "substrate/shmtx.h"
 #include "testutil.h"
 
-#ifdef LFSLAB_TEST_HOOKS
-extern void (*lfslab_test_hook)(int point, unsigned page);
-#define LF_HOOK_POP_WINDOW   1
-#define LF_HOOK_POPPED       2
-#define LF_HOOK_FREED_FULL   3
-#endif
-#ifndef LFSLAB_TAG_BITS
-#define LFSLAB_TAG_BITS 32
-#endif
 #ifdef LFSLAB_THREAD_INDEX
 #include <pthread.h>
-extern _Thread_local int lfslab_thread_index;
 #endif
 
 #define MAXW  8
@@ -1016,7 +1007,7 @@ static void
 stall_hook(int point, unsigned page)
 {
     (void) page;
-    if (point == LF_HOOK_POP_WINDOW && ++stall_n % 4 == 0) {
+    if (point == LFSLAB_HOOK_POP_WINDOW && ++stall_n % 4 == 0) {
         sched_yield();
     }
 }
@@ -1345,7 +1336,7 @@ test_orphan(int point, const char *what)
     b1 = lf->alloc(&z, 2048);
     b2 = lf->alloc(&z, 2048);
     b3 = lf->alloc(&z, 2048);
-    if (point == LF_HOOK_POPPED) {
+    if (point == LFSLAB_HOOK_POPPED) {
         pid = fork();
         if (pid == 0) {
             _exit(lf->free(&z, b1) != 0);   /* A PARTIAL, on the spare stack */
@@ -1358,7 +1349,7 @@ test_orphan(int point, const char *what)
     if (pid == 0) {
         alarm(20);
         lfslab_test_hook = stop_hook;
-        if (point == LF_HOOK_POPPED) {
+        if (point == LFSLAB_HOOK_POPPED) {
             proc_set_index(1);
             lf->attach(&z);
             lf->alloc(&z, 2048);            /* steals A, stops before claiming it */
@@ -1478,8 +1469,8 @@ main(int argc, char **argv)
 #ifdef LFSLAB_TEST_HOOKS
     } else if (strcmp(part, "hooks") == 0) {
         test_aba(1, 0);
-        test_orphan(LF_HOOK_POPPED, "after a pop");
-        test_orphan(LF_HOOK_FREED_FULL, "after FULL -> PARTIAL");
+        test_orphan(LFSLAB_HOOK_POPPED, "after a pop");
+        test_orphan(LFSLAB_HOOK_FREED_FULL, "after FULL -> PARTIAL");
 #endif
     } else {
         fprintf(stderr, "usage: %s [unit|churn|aba|crash|hooks]\n", argv[0]);
