@@ -1,14 +1,15 @@
 /*
- * test_lfslab: the lock-free slab (alloc/lfslab.c; spec lfslab.md §12).
+ * test_lfslab: the lock-free slab (alloc/subject/lfslab*.c; docs/lfslab.md
+ * §13 says what each part checks, and why).
  *
  * One program; argv[1] picks the part (tests/lfslab.cmake registers each):
  *
  *   unit   (default) class mapping, usable size, alignment, NULL at
  *          exhaustion and recovery through scavenging; non-workers may free
- *          but not allocate; every §9 bad free refused with the zone byte for
- *          byte unchanged and check and stats as before; check, stats and
- *          free runs read from a second mapping of a posix zone at another
- *          address, read-only.
+ *          but not allocate; every bad free of docs/lfslab.md §10 refused
+ *          with the zone byte for byte unchanged and check and stats as
+ *          before; check, stats and free runs read from a second mapping of
+ *          a posix zone at another address, read-only.
  *   churn  2, 4 and 8 workers on one zone, every class and page runs; most
  *          blocks are handed to the next worker through a ring in a separate
  *          shared mapping and freed there (>= 50% of frees cross-process).
@@ -17,8 +18,8 @@
  *          set at alloc and cleared at free: two live blocks that overlap
  *          would find a bit already set.  Drain, check, no chunk in use, and
  *          after a scavenge at most 2 * N * NC pages still used (an active
- *          and a reserve page per worker and class; the spec's bound is
- *          N * NC, without reserves).  Once more in a 1 MiB zone that fills:
+ *          and a reserve page per worker and class, docs/lfslab.md §7; it
+ *          would be N * NC without reserves).  Once more in a 1 MiB zone that fills:
  *          NULLs, scavenging, reserves given back.
  *   aba    a tiny zone, class 2048 (two chunks a page) and two-page runs:
  *          pages cycle FULL -> PARTIAL -> ACTIVE -> EMPTY -> FREE across four
@@ -26,7 +27,7 @@
  *          The mutation target (test_lfslab_tag2: LFSLAB_TAG_BITS=2, stalls
  *          in the pop window) runs the same stress and must be caught.
  *   crash  SIGKILL at random points of a churn (a victim stopped while it
- *          holds page_lock is let go and tried later: §10 promises no repair
+ *          holds page_lock is let go and tried later: docs/lfslab.md §11 promises no repair
  *          of half-updated runs); survivors finish, check reports at most
  *          orphans.  Then a victim killed holding page_lock: the others wait
  *          until the master force-unlocks, then finish.
@@ -52,23 +53,14 @@
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 #include "subject/lfslab.h"
+#include "subject/lfslab_types.h"   /* the layout, to plant corruptions */
 #include "mputil.h"
 #include "substrate/proc.h"
 #include "substrate/shmtx.h"
 #include "testutil.h"
 
-#ifdef LFSLAB_TEST_HOOKS
-extern void (*lfslab_test_hook)(int point, unsigned page);
-#define LF_HOOK_POP_WINDOW   1
-#define LF_HOOK_POPPED       2
-#define LF_HOOK_FREED_FULL   3
-#endif
-#ifndef LFSLAB_TAG_BITS
-#define LFSLAB_TAG_BITS 32
-#endif
 #ifdef LFSLAB_THREAD_INDEX
 #include <pthread.h>
-extern _Thread_local int lfslab_thread_index;
 #endif
 
 #define MAXW  8
@@ -76,6 +68,16 @@ extern _Thread_local int lfslab_thread_index;
 #define KEEP  64
 
 static const struct allocator_ops *lf;
+
+/* A forked child's end.  exit(), not _exit(): the child has nothing of its
+ * parent's to flush (stdout is line-buffered, stderr unbuffered), nothing
+ * is registered with atexit, and exit() lets a coverage build record what
+ * the child ran. */
+static void __attribute__((noreturn))
+child_exit(int code)
+{
+    exit(code);
+}
 
 static void
 msleep(unsigned ms)
@@ -315,7 +317,7 @@ test_exhaustion(void)
         bad |= lf->attach(&z) != -1 || strstr(diag_last(), "not a worker") == NULL;
         bad |= (lf->alloc(&z, 8) != NULL || strstr(diag_last(), "not a worker") == NULL) << 1;
         bad |= (lf->free(&z, t) != 0) << 2;
-        _exit(bad);
+        child_exit(bad);
     }
     CHECK(wait_child(pid) == 0, "non-worker child");
     lf->stats(&z, &st);
@@ -405,16 +407,16 @@ test_bad_frees(void)
     if (pid == 0) {
         proc_set_index(1);
         if (lf->attach(&z) != 0) {
-            _exit(1);
+            child_exit(1);
         }
         for (i = 0; i < 4; i++) {
             unsigned char *p = lf->alloc(&z, 1000);
             if (p == NULL) {
-                _exit(2);
+                child_exit(2);
             }
             sh->off[i] = (uint64_t) (p - z.base);
         }
-        _exit(0);
+        child_exit(0);
     }
     CHECK(wait_child(pid) == 0, "child allocations");
     for (i = 0; i < 4; i++) {
@@ -469,6 +471,486 @@ test_bad_frees(void)
     munmap(sh, sizeof(*sh));
     free(bf_snap);
     zone_destroy(&z);
+}
+
+/* ---------------------------------------------------------------------- */
+/* unit: set-up refusals                                                    */
+
+/* A zone struct over `size` bytes of `buf` at offset `skew`, no control
+ * block: what init sees, without allocator_zone_create's own checks. */
+static struct zone
+raw_zone(unsigned char *buf, size_t skew, size_t size)
+{
+    struct zone z;
+
+    memset(&z, 0, sizeof(z));
+    z.base = buf + skew;
+    z.size = size;
+    return z;
+}
+
+static void
+expect_init_refused(struct zone *z, const struct alloc_params *p, const char *what,
+    const char *says)
+{
+    unsigned long n = diag_count();
+
+    CHECK(lf->init(z, p) == -1, "%s: init accepted it", what);
+    CHECK(diag_count() > n && strstr(diag_last(), says) != NULL,
+          "%s: diag \"%s\", expected \"%s\"", what, diag_last(), says);
+}
+
+static void
+test_setup_errors(void)
+{
+    const size_t        P = 4096;
+    struct alloc_params p;
+    struct alloc_stats  st;
+    struct zone         z;
+    size_t              min, min16;
+    unsigned char      *buf;
+    char                says[160];
+
+    memset(&p, 0, sizeof(p));
+    p.page_size = P;
+    p.nworkers = 2;
+    min = allocator_min_zone_size(lf, &p);
+    buf = aligned_alloc(P, 4 * min);
+    memset(buf, 0, 4 * min);
+
+    /* The smallest zone has one page; one byte less has none. */
+    z = raw_zone(buf, 0, min - 1);
+    snprintf(says, sizeof(says), "lfslab_init(): zone of %zu bytes is too small: lfslab with "
+             "4096-byte pages and 2 workers needs at least %zu bytes", min - 1, min);
+    expect_init_refused(&z, &p, "one byte below the minimum", says);
+    z = raw_zone(buf, 0, min);
+    CHECK(lf->init(&z, &p) == 0, "init of the minimum zone: %s", diag_last());
+    lf->stats(&z, &st);
+    CHECK(st.pages == 1 && st.pages_free == 1 && st.zone_bytes == min,
+          "minimum zone: %llu pages, %llu free", (unsigned long long) st.pages,
+          (unsigned long long) st.pages_free);
+    CHECK(lf->check(&z, stderr) == 0, "check of the minimum zone");
+
+    /* Page sizes: only powers of two from 4 KiB to 64 KiB. */
+    p.page_size = 3000;
+    CHECK(allocator_min_zone_size(lf, &p) == 0, "a minimum for 3000-byte pages");
+    memset(buf, 0, 4 * min);
+    z = raw_zone(buf, 0, 4 * min);
+    expect_init_refused(&z, &p, "page 3000", "lfslab_init(): page size 3000 is not a power "
+                        "of two between 4096 and 65536");
+    p.page_size = 2048;
+    expect_init_refused(&z, &p, "page 2048", "page size 2048 is not a power of two");
+    p.page_size = 131072;
+    expect_init_refused(&z, &p, "page 128 KiB", "page size 131072 is not a power of two");
+
+    /* The base must be aligned to the page. */
+    p.page_size = P;
+    z = raw_zone(buf, 64, 3 * min);
+    expect_init_refused(&z, &p, "a base off the page", "lfslab_init(): zone base is not "
+                        "aligned to the 4096-byte page");
+    CHECK(lf->zone_align(&p) == P, "zone_align %zu", lf->zone_align(&p));
+
+    /* More workers than process slots: capped (a heap record each). */
+    p.nworkers = 1000;
+    CHECK(allocator_min_zone_size(lf, &p) > min, "nworkers 1000 not larger than 2");
+    min16 = allocator_min_zone_size(lf, &p);
+    p.nworkers = PROC_MAX - 1;
+    CHECK(allocator_min_zone_size(lf, &p) == min16, "nworkers 1000 is not capped at %d",
+          PROC_MAX - 1);
+    free(buf);
+}
+
+/* ---------------------------------------------------------------------- */
+/* unit: stats and counters                                                 */
+
+static void
+test_stats(void)
+{
+    const size_t              P = 4096;
+    struct zone               z;
+    struct alloc_stats        st;
+    const struct lfslab_hdr  *h;
+    void                     *a, *b, *c, *run, *big;
+    uint64_t                  npages, used, largest = 0;
+
+    if (make_zone(&z, ZONE_ANON, zone_bytes(20, P, 2), P, 2, NULL) != 0) {
+        CHECK(0, "stats zone");
+        return;
+    }
+    h = lf_hdr(&z);
+    lf->stats(&z, &st);
+    npages = st.pages;
+    CHECK(st.zone_bytes == z.size && st.page_size == P && st.data_bytes == npages * P
+          && st.free_bytes == npages * P && st.footprint == h->pages_off && st.fails == 0
+          && st.nslots == 9, "fresh: zone %llu page %llu data %llu free %llu footprint %llu "
+          "fails %llu slots %u", (unsigned long long) st.zone_bytes,
+          (unsigned long long) st.page_size, (unsigned long long) st.data_bytes,
+          (unsigned long long) st.free_bytes, (unsigned long long) st.footprint,
+          (unsigned long long) st.fails, st.nslots);
+
+    /* One page of 16-byte chunks, one of 2048, a run of three pages. */
+    a = lf->alloc(&z, 16);
+    b = lf->alloc(&z, 12);
+    c = lf->alloc(&z, 2000);
+    run = lf->alloc(&z, 2 * P + 1);
+    CHECK(a && b && c && run, "allocations");
+    lf->stats(&z, &st);
+    used = 1 + 1 + 3;
+    CHECK(st.pages_free == npages - used && st.free_bytes == (npages - used) * P
+          && st.largest_free == (npages - used) * P
+          && st.footprint == h->pages_off + used * P,
+          "after: %llu free pages, largest %llu, footprint %llu",
+          (unsigned long long) st.pages_free, (unsigned long long) st.largest_free,
+          (unsigned long long) st.footprint);
+    CHECK(st.slot[1].size == 16 && st.slot[1].total == P / 16 && st.slot[1].used == 2
+          && st.slot[1].reqs == 2 && st.slot[8].size == 2048 && st.slot[8].total == 2
+          && st.slot[8].used == 1 && st.slot[0].total == 0,
+          "slots: 16 total %llu used %llu reqs %llu, 2048 total %llu used %llu",
+          (unsigned long long) st.slot[1].total, (unsigned long long) st.slot[1].used,
+          (unsigned long long) st.slot[1].reqs, (unsigned long long) st.slot[8].total,
+          (unsigned long long) st.slot[8].used);
+    CHECK(lfslab_counter(&z, "allocs") == 3 && lfslab_counter(&z, "pages_in") == 2
+          && lfslab_counter(&z, "large_allocs") == 1 && lfslab_counter(&z, "lock_acq") == 3,
+          "counters: allocs %llu pages_in %llu large %llu lock_acq %llu",
+          (unsigned long long) lfslab_counter(&z, "allocs"),
+          (unsigned long long) lfslab_counter(&z, "pages_in"),
+          (unsigned long long) lfslab_counter(&z, "large_allocs"),
+          (unsigned long long) lfslab_counter(&z, "lock_acq"));
+    CHECK(lfslab_counter(&z, "no such counter") == UINT64_MAX, "an unknown counter");
+
+    /* Large requests: more than the zone, more than is free. */
+    CHECK(lf->alloc(&z, (npages + 1) * P) == NULL
+          && strstr(diag_last(), "exceed the zone's") != NULL,
+          "a request beyond the zone: %s", diag_last());
+    CHECK(lf->alloc(&z, (npages - used + 1) * P) == NULL
+          && strstr(diag_last(), "no run of") != NULL,
+          "a request beyond the free pages: %s", diag_last());
+    lf->stats(&z, &st);
+    CHECK(st.fails == 2 && lfslab_counter(&z, "large_fails") == 2, "fails %llu",
+          (unsigned long long) st.fails);
+    big = lf->alloc(&z, (npages - used) * P);
+    CHECK(big != NULL, "the rest as one run: %s", diag_last());
+    lf->stats(&z, &st);
+    CHECK(st.pages_free == 0 && st.largest_free == 0 && lf->each_free_run(&z, sum_runs,
+          &largest) == 0 && largest == 0, "full: %llu free, largest %llu",
+          (unsigned long long) st.pages_free, (unsigned long long) st.largest_free);
+    CHECK(lf->free(&z, big) == 0 && lf->free(&z, run) == 0, "free the runs");
+    CHECK(lfslab_counter(&z, "large_frees") == 2, "large_frees %llu",
+          (unsigned long long) lfslab_counter(&z, "large_frees"));
+    CHECK(lf->check(&z, stderr) == 0, "check after the runs");
+
+    /* A zone that is not an lfslab zone: stats say only its size. */
+    {
+        struct zone        bad = z;
+        unsigned char     *copy = malloc(z.size);
+
+        memcpy(copy, z.base, z.size);
+        bad.base = copy;
+        ((struct lfslab_hdr *) copy)->magic ^= 1;
+        lf->stats(&bad, &st);
+        CHECK(st.zone_bytes == z.size && st.pages == 0 && st.nslots == 0,
+              "stats of a bad header: %llu pages", (unsigned long long) st.pages);
+        CHECK(lf->each_free_run(&bad, NULL, NULL) == -1, "free runs of a bad header");
+        CHECK(lfslab_counter(&bad, "allocs") == UINT64_MAX, "a counter of a bad header");
+        free(copy);
+    }
+    lf->free(&z, a);
+    lf->free(&z, b);
+    lf->free(&z, c);
+    zone_destroy(&z);
+}
+
+/* ---------------------------------------------------------------------- */
+/* unit: check finds what was planted                                       */
+
+static uint32_t
+page_of(const struct zone *z, const void *p)
+{
+    const struct lfslab_hdr *h = lf_hdr(z);
+
+    return (uint32_t) (((const unsigned char *) p - (z->base + h->pages_off)) >> h->page_shift);
+}
+
+static struct zone   *ck_zone;
+static unsigned char *ck_good, *ck_bad;
+
+/* The zone as planted must fail check with `says` (and check must not
+ * write it), or, with says NULL, pass with an orphan in its report; then
+ * it is restored. */
+static void
+expect_found(const char *what, const char *says)
+{
+    char   buf[4096];
+    FILE  *f;
+    int    rc;
+
+    memcpy(ck_bad, ck_zone->base, ck_zone->size);
+    memset(buf, 0, sizeof(buf));
+    f = fmemopen(buf, sizeof(buf) - 1, "w");
+    rc = lf->check(ck_zone, f);
+    fclose(f);
+    if (says) {
+        CHECK(rc == -1 && strstr(diag_last(), says) != NULL && strstr(buf, says) != NULL,
+              "%s: check %d, \"%s\", expected \"%s\"", what, rc, diag_last(), says);
+    } else {
+        CHECK(rc == 0 && strstr(buf, "): orphan: ") != NULL, "%s: check %d, report \"%s\"",
+              what, rc, buf);
+    }
+    CHECK(memcmp(ck_bad, ck_zone->base, ck_zone->size) == 0, "%s: check wrote the zone", what);
+    memcpy(ck_zone->base, ck_good, ck_zone->size);
+}
+
+static void
+test_check_finds(void)
+{
+    const size_t        P = 4096;
+    struct zone         z, small;
+    struct lfslab_hdr  *h;
+    struct lfslab_heap *w0, *nw;
+    struct lfslab_desc *d;
+    struct slab_page   *r;
+    unsigned char      *run, *gap, *after, *x1, *b1, *b2, *b3, *y[5];
+    uint32_t            pr, pg, pa, pb, pd, pe, px, free_head;
+    uint64_t            a;
+    unsigned            i;
+    pid_t               pid;
+
+    if (make_zone(&z, ZONE_ANON, zone_bytes(24, P, 2), P, 2, NULL) != 0) {
+        CHECK(0, "check zone");
+        return;
+    }
+    h = lf_hdr(&z);
+    w0 = lf_heap(h, 0);
+    nw = lf_heap(h, h->nworkers);
+    run = lf->alloc(&z, 2 * P);                 /* pages 0-1: a run */
+    gap = lf->alloc(&z, P);                     /* page 2, freed below */
+    after = lf->alloc(&z, P);                   /* page 3: keeps the gap a run apart */
+    x1 = lf->alloc(&z, 16);                     /* page 4: class 16, ACTIVE */
+    b1 = lf->alloc(&z, 2048);                   /* page 5 (A) */
+    b2 = lf->alloc(&z, 2048);
+    b3 = lf->alloc(&z, 2048);                   /* A retired FULL; page 6 (B) ACTIVE */
+    for (i = 0; i < 5; i++) {
+        y[i] = lf->alloc(&z, 1024);             /* page 7 (D) FULL; page 8 (E) ACTIVE */
+    }
+    CHECK(run && gap && after && x1 && b1 && b2 && b3 && y[4], "set-up allocations");
+    CHECK(lf->free(&z, gap) == 0, "free the gap");
+    pid = fork();
+    if (pid == 0) {
+        child_exit(lf->free(&z, b1) != 0);      /* a non-worker: A PARTIAL, pushed */
+    }
+    CHECK(wait_child(pid) == 0, "non-worker frees b1");
+    pr = page_of(&z, run);
+    pg = page_of(&z, gap);
+    pa = page_of(&z, b1);
+    pb = page_of(&z, b3);
+    pd = page_of(&z, y[0]);
+    pe = page_of(&z, y[4]);
+    px = page_of(&z, x1);
+    CHECK(pr == 0 && pg == 2 && px == 4 && pa == 5 && pb == 6 && pd == 7 && pe == 8,
+          "pages %u %u %u %u %u %u %u", pr, pg, px, pa, pb, pd, pe);
+    CHECK(A_STATE(atomic_load(&lf_desc(h, pa)->anchor)) == ST_PARTIAL
+          && A_STATE(atomic_load(&lf_desc(h, pd)->anchor)) == ST_FULL
+          && P_TOP(atomic_load(lf_stack(h, h->nworkers, 8))) == pa + 1,
+          "A PARTIAL on the non-workers' stack, D FULL");
+    CHECK(lf->check(&z, stderr) == 0, "check of the planted zone before planting");
+
+    ck_zone = &z;
+    ck_good = malloc(z.size);
+    ck_bad = malloc(z.size);
+    memcpy(ck_good, z.base, z.size);
+
+    /* The header. */
+    small = z;
+    small.size = 100;
+    ck_zone = &small;
+    expect_found("a zone smaller than the header", "cannot hold the header");
+    small.size = z.size - P;
+    expect_found("a zone of another size", "zone size");
+    ck_zone = &z;
+    h->magic ^= 1;
+    expect_found("magic", "magic");
+    h->version++;
+    expect_found("version", "version 3, expected");
+    h->page_shift = 11;
+    expect_found("page shift", "page shift 11 with");
+    h->nworkers = 0;
+    expect_found("no workers", "0 workers, expected 1");
+    h->desc_off += 64;
+    expect_found("descriptors moved", "layout heaps");
+    h->runs_off += 24;
+    expect_found("run descriptors moved", "layout heaps");
+    h->page_lock.lock_rel += 8;
+    expect_found("page_lock's word", "lock word at relative offset");
+    h->free_pages = h->npages + 1;
+    expect_found("free pages", "free pages of");
+
+    /* Kinds and run descriptors. */
+    atomic_store(&lf_desc(h, px)->kind, 7);
+    expect_found("a kind", "kind 7");
+    lf_desc(h, px)->shift = 5;
+    expect_found("a small page's shift", "disagree");
+    lf_desc(h, px)->maxcount = 3;
+    expect_found("a small page's count", "disagree");
+    lf_run(h, px)->slab = 1;
+    expect_found("a small page's run", "is not a one-page run");
+    lf_run(h, pr)->slab &= ~(uint64_t) 0xff;    /* the start bit, no length */
+    expect_found("a run of 0 pages", "run of 0 pages is malformed");
+    lf_run(h, pr)->next = 48;
+    expect_found("an allocated run linked", "is malformed");
+    atomic_store(&lf_desc(h, pr + 1)->kind, K_SMALL);
+    expect_found("a run's tail", "is not one of its tail pages");
+    lf_run(h, pr + 1)->slab = 0;
+    expect_found("a run's tail descriptor", "is not one of its tail pages");
+    atomic_store(&lf_desc(h, pr)->kind, K_LARGE_TAIL);
+    expect_found("a tail with no head", "tail of a page run with no head");
+
+    /* The free runs: the gap (page 2), and the rest from page 9 on. */
+    free_head = (uint32_t) ((h->free_runs.next - h->runs_off) / sizeof(struct slab_page));
+    CHECK(free_head == pg, "the gap heads the free-run list (%u)", free_head);
+    h->free_runs.next = h->runs_off + 1;
+    expect_found("a link into a descriptor", "not a run descriptor");
+    h->free_runs.next = 8;
+    expect_found("a link into the header", "not a run descriptor");
+    lf_run(h, pg)->next = h->runs_off + pg * sizeof(struct slab_page);
+    expect_found("a run linked to itself", "in two runs");
+    lf_run(h, pg)->prev = 0;
+    expect_found("a run's prev link", "prev link 0, expected");
+    lf_run(h, pg)->slab = 0;
+    expect_found("a run of no pages", "has 0 pages");
+    lf_run(h, pg)->slab = 2;
+    expect_found("a run over a used page", "page 3 is not free");
+    r = lf_run(h, h->npages - 1);
+    r->prev = 0;
+    expect_found("a tail marker", "has run descriptor");
+    lf_run(h, h->npages - 2)->slab = 5;
+    expect_found("a page inside a run", "has run descriptor");
+    h->free_pages--;
+    expect_found("the free count", "free_pages says");
+    atomic_store(&lf_desc(h, pg + 1)->kind, K_FREE);
+    lf_run(h, pg + 1)->slab = 0;
+    expect_found("two free runs side by side", "is not coalesced");
+    atomic_store(&lf_desc(h, pa)->kind, K_FREE);
+    expect_found("a free page in no run", "page 5 is free but in no free run");
+
+    /* Partial stacks. */
+    atomic_store(lf_stack(h, 0, h->nclasses), P_PACK(pa + 1, 0));
+    expect_found("a stack of an unused class", "of an unused class is not empty");
+    atomic_store(lf_stack(h, 0, 8), P_PACK(h->npages + 5, 0));
+    expect_found("a stack's link", "link to page");
+    atomic_store(lf_stack(h, 0, 8), P_PACK(pr + 1, 0));
+    expect_found("a run on a stack", "is not a page of the class");
+    atomic_store(lf_stack(h, 0, 7), P_PACK(pa + 1, 0));
+    expect_found("a page on another class's stack", "is not a page of the class");
+    atomic_store(&lf_desc(h, pa)->next_partial, pa + 1);
+    expect_found("a stack in a loop", "listed twice");
+
+    /* Slots and reserves. */
+    atomic_store(&w0->cls[0].slot, S_PACK(0, 0, 3));
+    expect_found("a cache with no page", "cache of 3 chunks with no page");
+    atomic_store(&nw->cls[1].slot, S_PACK(px + 1, 0, 0));
+    expect_found("the non-workers naming a page", "non-workers' record");
+    atomic_store(&w0->cls[h->nclasses].reserve, S_PACK(px + 1, 0, 0));
+    expect_found("an unused class naming a page", "worker's unused");
+    atomic_store(&w0->cls[1].reserve, S_PACK(pr + 1, 0, 0));
+    expect_found("a reserve naming a run", "not a page of the class");
+    atomic_store(&lf_heap(h, 1)->cls[1].slot, atomic_load(&w0->cls[1].slot));
+    expect_found("a page in two slots", "is named by worker 0's slot and worker 1's slot");
+
+    /* A small page's chains, state and owner. */
+    d = lf_desc(h, px);
+    a = atomic_load(&d->anchor);
+    atomic_store(&d->anchor, A_PACK(A_AVAIL(a), A_COUNT(a) + 1, A_STATE(a), A_TAG(a)));
+    expect_found("an anchor's count", "count says");
+    atomic_store(&w0->cls[1].slot, S_PACK(px + 1, 300, 5));
+    expect_found("a cache link out of the page", "links to chunk 300 of 256");
+    *(uint32_t *) (x1 + 16) = 1;
+    expect_found("a cache chain in a loop", "is twice in the cache");
+    atomic_store(&w0->cls[1].slot, S_PACK(px + 1, 2, 257));
+    expect_found("a cache longer than the page", "caches 257 of its 256 chunks");
+    d = lf_desc(h, pd);
+    a = atomic_load(&d->anchor);
+    *(uint32_t *) y[1] = A_NIL;
+    atomic_store(&d->anchor, A_PACK(1, 1, ST_FULL, A_TAG(a)));
+    expect_found("a FULL page with a chain", "FULL with 1 chunks");
+    *(uint32_t *) y[1] = A_NIL;
+    atomic_store(&d->anchor, A_PACK(1, 1, ST_EMPTY, A_TAG(a)));
+    expect_found("an EMPTY page with one chunk free", "EMPTY with 1 of 4 chunks free");
+    lf_desc(h, pd)->owner = 0;
+    expect_found("an owner of a FULL page", "FULL but owner is 0");
+    atomic_store(&lf_desc(h, pd)->next_partial, 3);
+    expect_found("next_partial of an unlisted page", "on no stack but next_partial is 3");
+    lf_desc(h, pb)->owner = 1;
+    expect_found("an ACTIVE page's owner", "in worker 0's slot but ACTIVE with owner 1");
+    atomic_store(lf_stack(h, 0, 8), P_PACK(pb + 1, 0));
+    atomic_store(&lf_desc(h, pb)->next_partial, 0);
+    expect_found("an ACTIVE page on a stack", "ACTIVE and on the class 8 stack");
+    atomic_store(lf_stack(h, h->nworkers, 8), 0);
+    atomic_store(&lf_desc(h, pa)->next_partial, NOT_LISTED);
+    expect_found("a PARTIAL page on no stack (its pusher died)", NULL);
+    atomic_store(&w0->cls[1].slot, 0);
+    expect_found("an ACTIVE page in no slot (its claimer died)", NULL);
+
+    /* Counters. */
+    w0->corrupt = 1;
+    expect_found("an impossible state met", "impossible states were met");
+    w0->cls[1].pages_in++;
+    expect_found("pages formatted", "counters say 2 pages, the zone has 1");
+    w0->cls[1].allocs++;
+    expect_found("allocations", "live chunks, the pages hold");
+
+    CHECK(lf->check(&z, stderr) == 0, "check after restoring");
+    free(ck_good);
+    free(ck_bad);
+    zone_destroy(&z);
+}
+
+/* ---------------------------------------------------------------------- */
+/* unit: impossible states met at run time                                  */
+
+/* A corrupt partial stack is counted and named, the page it gives is left
+ * alone, the allocation is served from a fresh page, and check fails. */
+static void
+test_runtime_corruption(void)
+{
+    const size_t        P = 4096;
+    struct zone         z;
+    struct lfslab_hdr  *h;
+    void               *p[3], *q;
+    uint32_t            full;
+    unsigned            i;
+
+    for (i = 0; i < 3; i++) {
+        if (make_zone(&z, ZONE_ANON, zone_bytes(16, P, 2), P, 2, NULL) != 0) {
+            CHECK(0, "corruption zone");
+            return;
+        }
+        h = lf_hdr(&z);
+        p[0] = lf->alloc(&z, 2048);
+        p[1] = lf->alloc(&z, 2048);             /* page 0 drained */
+        full = page_of(&z, p[0]);
+        switch (i) {
+        case 0:     /* a top beyond the pages */
+            atomic_store(lf_stack(h, 0, 8), P_PACK(h->npages + 7, 0));
+            break;
+        case 1:     /* a FULL page on the stack: page 0, once retired */
+            p[2] = lf->alloc(&z, 2048);         /* retires page 0, page 1 active */
+            atomic_store(&lf_desc(h, full)->next_partial, 0);
+            atomic_store(lf_stack(h, 0, 8), P_PACK(full + 1, 0));
+            lf->alloc(&z, 2048);                /* page 1 drained */
+            break;
+        case 2:     /* a page of another class on the stack */
+            q = lf->alloc(&z, 64);
+            atomic_store(&lf_desc(h, page_of(&z, q))->next_partial, 0);
+            atomic_store(lf_stack(h, 0, 8), P_PACK(page_of(&z, q) + 1, 0));
+            break;
+        }
+        q = lf->alloc(&z, 2048);                /* needs a page: pops the bad one */
+        CHECK(q != NULL && page_of(&z, q) != full, "corruption %u: alloc %p", i, q);
+        CHECK(lfslab_counter(&z, "corrupt") == 1, "corruption %u: %llu counted", i,
+              (unsigned long long) lfslab_counter(&z, "corrupt"));
+        CHECK(lf->check(&z, NULL) == -1, "corruption %u: check passed", i);
+        zone_destroy(&z);
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -539,12 +1021,12 @@ test_attach(void)
         if (mmap(z.map, z.map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
             == MAP_FAILED)
         {
-            _exit(20);
+            child_exit(20);
         }
         memset(&a, 0, sizeof(a));
         if (zone_attach(&a, name, 1) != 0) {
             fprintf(stderr, "attach: %s\n", diag_last());
-            _exit(21);
+            child_exit(21);
         }
         a.ops = lf;
         bad |= a.base == old;
@@ -557,7 +1039,7 @@ test_attach(void)
                 || memcmp(&runs, &sh->runs, sizeof(runs)) != 0) << 4;
         bad |= (lf->data_offset(&a) != data_off) << 5;
         zone_destroy(&a);
-        _exit(bad);
+        child_exit(bad);
     }
     i = (unsigned) wait_child(pid);
     CHECK(i == 0, "check/stats from a mapping elsewhere: status %u (1 same address, 2 "
@@ -891,7 +1373,7 @@ churn_start(struct churn *c, pid_t *pid, unsigned alarm_s)
         pid[w] = fork();
         if (pid[w] == 0) {
             alarm(alarm_s);
-            _exit(churn_worker(c, w));
+            child_exit(churn_worker(c, w));
         }
     }
 }
@@ -1016,7 +1498,7 @@ static void
 stall_hook(int point, unsigned page)
 {
     (void) page;
-    if (point == LF_HOOK_POP_WINDOW && ++stall_n % 4 == 0) {
+    if (point == LFSLAB_HOOK_POP_WINDOW && ++stall_n % 4 == 0) {
         sched_yield();
     }
 }
@@ -1278,7 +1760,7 @@ test_crash_holding_lock(void)
         pid[w] = fork();
         if (pid[w] == 0) {
             alarm(30);
-            _exit(churn_worker(&c, w));
+            child_exit(churn_worker(&c, w));
         }
     }
     msleep(200);
@@ -1345,10 +1827,10 @@ test_orphan(int point, const char *what)
     b1 = lf->alloc(&z, 2048);
     b2 = lf->alloc(&z, 2048);
     b3 = lf->alloc(&z, 2048);
-    if (point == LF_HOOK_POPPED) {
+    if (point == LFSLAB_HOOK_POPPED) {
         pid = fork();
         if (pid == 0) {
-            _exit(lf->free(&z, b1) != 0);   /* A PARTIAL, on the spare stack */
+            child_exit(lf->free(&z, b1) != 0);   /* A PARTIAL, on the spare stack */
         }
         CHECK(wait_child(pid) == 0, "non-worker frees b1");
     }
@@ -1358,7 +1840,7 @@ test_orphan(int point, const char *what)
     if (pid == 0) {
         alarm(20);
         lfslab_test_hook = stop_hook;
-        if (point == LF_HOOK_POPPED) {
+        if (point == LFSLAB_HOOK_POPPED) {
             proc_set_index(1);
             lf->attach(&z);
             lf->alloc(&z, 2048);            /* steals A, stops before claiming it */
@@ -1366,7 +1848,7 @@ test_orphan(int point, const char *what)
             lf->free(&z, b2);               /* a non-worker: A FULL -> PARTIAL, stops
                                                before the push */
         }
-        _exit(9);
+        child_exit(9);
     }
     while (!atomic_load(&c.sh->hold)) {
         sched_yield();
@@ -1459,6 +1941,10 @@ main(int argc, char **argv)
         test_classes(65536);
         test_exhaustion();
         test_bad_frees();
+        test_setup_errors();
+        test_stats();
+        test_check_finds();
+        test_runtime_corruption();
         test_attach();
     } else if (strcmp(part, "churn") == 0) {
         test_churn(2, 500000, 16 << 20);
@@ -1478,8 +1964,8 @@ main(int argc, char **argv)
 #ifdef LFSLAB_TEST_HOOKS
     } else if (strcmp(part, "hooks") == 0) {
         test_aba(1, 0);
-        test_orphan(LF_HOOK_POPPED, "after a pop");
-        test_orphan(LF_HOOK_FREED_FULL, "after FULL -> PARTIAL");
+        test_orphan(LFSLAB_HOOK_POPPED, "after a pop");
+        test_orphan(LFSLAB_HOOK_FREED_FULL, "after FULL -> PARTIAL");
 #endif
     } else {
         fprintf(stderr, "usage: %s [unit|churn|aba|crash|hooks]\n", argv[0]);

@@ -16,59 +16,8 @@
 #include <string.h>
 
 #include "substrate/diag.h"
-
-#define SLAB_PAGE        0              /* free pages, page runs */
-#define SLAB_BIG         1              /* chunks larger than exact_size */
-#define SLAB_EXACT       2              /* chunks of exact_size */
-#define SLAB_SMALL       3              /* chunks smaller than exact_size */
-#define SLAB_KIND_MASK   3
-
-#define SLAB_PAGE_FREE   0
-#define SLAB_PAGE_BUSY   0xffffffffffffffffULL
-#define SLAB_PAGE_START  0x8000000000000000ULL
-#define SLAB_SHIFT_MASK  0xfULL
-#define SLAB_MAP_MASK    0xffffffff00000000ULL
-#define SLAB_MAP_SHIFT   32
-#define SLAB_BUSY        0xffffffffffffffffULL
-#define SLAB_WORD_BITS   64
-#define SLAB_WORD_SHIFT  6
-
-/* Offsets and pointers. */
-#define slab_ptr(pool, off)   ((void *) ((unsigned char *) (pool) + (off)))
-#define slab_off(pool, ptr)   ((uint64_t) ((unsigned char *) (ptr) - (unsigned char *) (pool)))
-
-#define slab_kind(page)       ((page)->prev & SLAB_KIND_MASK)
-#define slab_prev(pool, page) ((struct slab_page *) slab_ptr(pool, (page)->prev & ~(uint64_t) SLAB_KIND_MASK))
-
-#define slab_slots(pool)      ((struct slab_page *) ((unsigned char *) (pool) + sizeof(struct slab_pool)))
-#define slab_stat_of(pool)    ((struct slab_stat *) slab_ptr(pool, (pool)->stats))
-#define slab_desc(pool)       ((struct slab_page *) slab_ptr(pool, (pool)->pages))
-
-_Static_assert(sizeof(struct slab_pool) == 200, "nginx's pool header is 200 bytes");
-_Static_assert(sizeof(struct slab_page) == 24, "nginx's page descriptor is 24 bytes");
-_Static_assert(sizeof(struct slab_stat) == 32, "nginx's slot statistics are 32 bytes");
-_Static_assert(offsetof(struct slab_pool, mutex) == 104, "mutex at nginx's offset");
-_Static_assert(offsetof(struct slab_pool, log_ctx) == 168, "log_ctx at nginx's offset");
-_Static_assert(sizeof(struct shmtx) == 64, "nginx's ngx_shmtx_t is 64 bytes");
-
-/* The per-zone constants nginx keeps in process globals (§1). */
-struct slab_geom {
-    unsigned shift;         /* page shift */
-    uint64_t page_size;
-    unsigned exact_shift;   /* chunk shift whose page holds 64 chunks */
-    uint64_t max_size;      /* larger requests take page runs */
-    unsigned nslots;
-};
-
-static inline void
-slab_geom_of(const struct slab_pool *pool, struct slab_geom *g)
-{
-    g->shift = pool->page_shift;
-    g->page_size = (uint64_t) 1 << g->shift;
-    g->exact_shift = g->shift - SLAB_WORD_SHIFT;
-    g->max_size = g->page_size / 2;
-    g->nslots = g->shift - SLAB_MIN_SHIFT;
-}
+#include "subject/pageruns.h"
+#include "subject/slab_internal.h"
 
 static inline unsigned char *
 slab_page_addr(struct slab_pool *pool, struct slab_page *page, unsigned shift)
@@ -77,21 +26,19 @@ slab_page_addr(struct slab_pool *pool, struct slab_page *page, unsigned shift)
            + ((uint64_t) (page - slab_desc(pool)) << shift);
 }
 
-/* Chunks of a small page reserved for its bitmap (§1.1: b). */
-static inline unsigned
-slab_small_reserved(unsigned page_shift, unsigned s)
+/* Where the pool keeps its runs, for pageruns.h. */
+static inline struct pageruns
+slab_runs(struct slab_pool *pool)
 {
-    unsigned b = (unsigned) (((uint64_t) 1 << page_shift >> s) / (8u << s));
+    struct pageruns r = {
+        .base = (unsigned char *) pool,
+        .free = &pool->free,
+        .desc = slab_desc(pool),
+        .last = slab_ptr(pool, pool->last),
+        .pfree = &pool->pfree,
+    };
 
-    return b ? b : 1;
-}
-
-/* Header + slot heads + statistics: the part before the descriptors. */
-static size_t
-slab_fixed_size(unsigned nslots)
-{
-    return sizeof(struct slab_pool)
-           + nslots * (sizeof(struct slab_page) + sizeof(struct slab_stat));
+    return r;
 }
 
 static int
@@ -117,12 +64,12 @@ slab_geometry(size_t size, unsigned shift, uint64_t *start_out)
 {
     uint64_t P = (uint64_t) 1 << shift, fixed, pages, start, fit;
 
-    fixed = slab_fixed_size(shift - SLAB_MIN_SHIFT);
+    fixed = slab_fixed_size(slab_nslots_for(shift));
     if (size <= fixed) {
         return 0;
     }
-    pages = (size - fixed) / (P + sizeof(struct slab_page));
-    start = (fixed + pages * sizeof(struct slab_page) + P - 1) & ~(P - 1);
+    pages = slab_pages_estimate(size, fixed, P);
+    start = slab_data_start(fixed, pages, P);
     fit = start < size ? (size - start) / P : 0;
     if (pages > fit) {
         pages = fit;            /* start is not recomputed, as in nginx */
@@ -142,9 +89,8 @@ slab_zone_size_for_pages(size_t pages, size_t page_size)
     if (shift < 0 || pages == 0) {
         return 0;
     }
-    fixed = slab_fixed_size((unsigned) shift - SLAB_MIN_SHIFT);
-    size = ((fixed + pages * sizeof(struct slab_page) + page_size - 1) / page_size
-            + pages) * page_size;
+    fixed = slab_fixed_size(slab_nslots_for((unsigned) shift));
+    size = slab_data_start(fixed, pages, page_size) + pages * page_size;
     return slab_geometry(size, (unsigned) shift, &start) == pages ? size : 0;
 }
 
@@ -163,6 +109,7 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
     unsigned          i, nslots;
     uint64_t          pages, start;
     struct slab_page *slots, *desc;
+    struct pageruns   runs;
 
     if (shift < 0) {
         diag_set("slab_init(): page size %zu is not a power of two "
@@ -176,12 +123,12 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
                  size, page_size, slab_min_zone_size(page_size));
         return -1;
     }
-    nslots = (unsigned) shift - SLAB_MIN_SHIFT;
+    nslots = slab_nslots_for((unsigned) shift);
 
     memset(pool, 0, sizeof(*pool));
     pool->end = size;
     pool->min_shift = SLAB_MIN_SHIFT;
-    pool->min_size = (uint64_t) 1 << SLAB_MIN_SHIFT;
+    pool->min_size = SLAB_MIN_SIZE;
     pool->page_shift = (uint8_t) shift;
     if (shmtx_create(&pool->mutex, &pool->lock, lockstat, 0) != 0) {
         /* nginx goes on without a semaphore after an alert; so do we. */
@@ -199,129 +146,35 @@ slab_init(struct slab_pool *pool, size_t size, size_t page_size,
 
     pool->pages = pool->stats + nslots * sizeof(struct slab_stat);
     desc = slab_desc(pool);
-    memset(desc, 0, (size - pool->pages) / (page_size + sizeof(struct slab_page))
+    memset(desc, 0, slab_pages_estimate(size, pool->pages, page_size)
                     * sizeof(struct slab_page));
-
-    pool->free.slab = 0;
-    pool->free.next = pool->pages;
-    pool->free.prev = 0;
-    desc[0].slab = pages;
-    desc[0].next = slab_off(pool, &pool->free);
-    desc[0].prev = slab_off(pool, &pool->free);
 
     pool->start = start;
     pool->last = pool->pages + pages * sizeof(struct slab_page);
-    pool->pfree = pages;
+    runs = slab_runs(pool);
+    pageruns_format(&runs, pages);          /* free list, pfree */
     pool->log_nomem = 1;
     pool->log_ctx = slab_off(pool, &pool->zero);
     pool->zero = 0;
     return 0;
 }
 
-/* §6: first fit in free-list order, split from the low end. */
+/* §6 (pageruns.h) */
 static struct slab_page *
 slab_alloc_pages(struct slab_pool *pool, uint64_t pages)
 {
-    struct slab_page *sentinel = &pool->free, *page, *rest, *prev, *p;
+    struct pageruns r = slab_runs(pool);
 
-    for (page = slab_ptr(pool, pool->free.next); page != sentinel;
-         page = slab_ptr(pool, page->next))
-    {
-        if (page->slab < pages) {
-            continue;
-        }
-        if (page->slab > pages) {
-            rest = page + pages;
-            if (page->slab - pages >= 2) {
-                page[page->slab - 1].prev = slab_off(pool, rest);
-            }
-            rest->slab = page->slab - pages;
-            rest->next = page->next;
-            rest->prev = page->prev;
-            prev = slab_prev(pool, page);
-            prev->next = slab_off(pool, rest);
-            ((struct slab_page *) slab_ptr(pool, page->next))->prev = slab_off(pool, rest);
-        } else {
-            prev = slab_prev(pool, page);
-            prev->next = page->next;
-            ((struct slab_page *) slab_ptr(pool, page->next))->prev = page->prev;
-        }
-
-        page->slab = pages | SLAB_PAGE_START;
-        page->next = 0;
-        page->prev = SLAB_PAGE;
-        pool->pfree -= pages;
-
-        for (p = page + 1; p < page + pages; p++) {
-            p->slab = SLAB_PAGE_BUSY;
-            p->next = 0;
-            p->prev = SLAB_PAGE;
-        }
-        return page;
-    }
-    /* nginx logs "ngx_slab_alloc() failed: no memory" here (crit). */
-    return NULL;
+    return pageruns_alloc(&r, pages);
 }
 
-/* §7.3: return a run, merge with both neighbours, push it at the front. */
+/* §7.3 (pageruns.h) */
 static void
 slab_free_pages(struct slab_pool *pool, struct slab_page *page, uint64_t pages)
 {
-    struct slab_page *desc = slab_desc(pool), *last, *join, *prev;
+    struct pageruns r = slab_runs(pool);
 
-    last = slab_ptr(pool, pool->last);
-    pool->pfree += pages;
-    page->slab = pages--;
-    if (pages) {
-        memset(&page[1], 0, pages * sizeof(struct slab_page));
-    }
-
-    if (page->next) {
-        prev = slab_prev(pool, page);
-        prev->next = page->next;
-        ((struct slab_page *) slab_ptr(pool, page->next))->prev = page->prev;
-    }
-
-    join = page + page->slab;
-    if (join < last && slab_kind(join) == SLAB_PAGE && join->next != 0) {
-        pages += join->slab;
-        page->slab += join->slab;
-        prev = slab_prev(pool, join);
-        prev->next = join->next;
-        ((struct slab_page *) slab_ptr(pool, join->next))->prev = join->prev;
-        join->slab = SLAB_PAGE_FREE;
-        join->next = 0;
-        join->prev = SLAB_PAGE;
-    }
-
-    if (page > desc) {
-        join = page - 1;
-        if (slab_kind(join) == SLAB_PAGE) {
-            if (join->slab == SLAB_PAGE_FREE && join->prev != 0) {
-                join = slab_prev(pool, join);       /* tail marker -> head */
-            }
-            if (join->next != 0) {
-                pages += join->slab;
-                join->slab += page->slab;
-                prev = slab_prev(pool, join);
-                prev->next = join->next;
-                ((struct slab_page *) slab_ptr(pool, join->next))->prev = join->prev;
-                page->slab = SLAB_PAGE_FREE;
-                page->next = 0;
-                page->prev = SLAB_PAGE;
-                page = join;
-            }
-        }
-    }
-
-    if (pages) {
-        page[pages].prev = slab_off(pool, page);
-    }
-
-    page->prev = slab_off(pool, &pool->free);
-    page->next = pool->free.next;
-    ((struct slab_page *) slab_ptr(pool, page->next))->prev = slab_off(pool, page);
-    pool->free.next = slab_off(pool, page);
+    pageruns_free(&r, page, pages);
 }
 
 /* Take a full chunk page out of its slot list (§5 step 3). */
@@ -730,7 +583,7 @@ slab_page_size(const struct slab_pool *pool)
 unsigned
 slab_nslots(const struct slab_pool *pool)
 {
-    return pool->page_shift - SLAB_MIN_SHIFT;
+    return slab_nslots_for(pool->page_shift);
 }
 
 size_t
@@ -745,6 +598,20 @@ slab_stats(const struct slab_pool *pool)
     return slab_stat_of(pool);
 }
 
+struct slab_run_walk {
+    int    (*fn)(void *arg, uint64_t off, uint64_t pages);
+    void    *arg;
+    unsigned shift;
+};
+
+static int
+slab_run_at(void *arg, uint64_t index, uint64_t pages)
+{
+    struct slab_run_walk *w = arg;
+
+    return w->fn(w->arg, index << w->shift, pages);
+}
+
 /*
  * Walk the free-run list with every offset checked against the bytes mapped
  * and at most npages + 1 steps, so a corrupt or changing zone ends the walk
@@ -754,36 +621,22 @@ int
 slab_each_free_run(const struct slab_pool *pool, size_t size,
     int (*fn)(void *arg, uint64_t off, uint64_t pages), void *arg)
 {
-    uint64_t off, npages, steps, idx, sentinel, fixed;
-    const struct slab_page *page;
+    struct slab_run_walk w;
 
-    if (size < sizeof(*pool) || pool->page_shift < 12 || pool->page_shift > 16) {
+    if (size < sizeof(*pool) || !slab_page_shift_ok(pool->page_shift)) {
         return -1;
     }
-    fixed = sizeof(*pool) + (pool->page_shift - SLAB_MIN_SHIFT)
-                            * (sizeof(struct slab_page) + sizeof(struct slab_stat));
-    if (pool->pages != fixed || pool->last < pool->pages || pool->last > size
+    if (pool->pages != slab_fixed_size(slab_nslots_for(pool->page_shift))
+        || pool->last < pool->pages || pool->last > size
         || (pool->last - pool->pages) % sizeof(struct slab_page))
     {
         return -1;
     }
-    npages = (pool->last - pool->pages) / sizeof(struct slab_page);
-    sentinel = offsetof(struct slab_pool, free);
-
-    for (off = pool->free.next, steps = 0; off != sentinel; steps++) {
-        if (steps > npages || off < pool->pages || off >= pool->last
-            || (off - pool->pages) % sizeof(struct slab_page))
-        {
-            return -1;
-        }
-        page = (const struct slab_page *) ((const unsigned char *) pool + off);
-        idx = (off - pool->pages) / sizeof(struct slab_page);
-        if (fn && fn(arg, idx << pool->page_shift, page->slab)) {
-            return 0;
-        }
-        off = page->next;
-    }
-    return 0;
+    w.fn = fn;
+    w.arg = arg;
+    w.shift = pool->page_shift;
+    return pageruns_walk((const unsigned char *) pool, offsetof(struct slab_pool, free),
+                         pool->pages, pool->last, fn ? slab_run_at : NULL, &w);
 }
 
 static int

@@ -10,20 +10,11 @@
  */
 #include "subject/slab.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "substrate/diag.h"
-
-#define K_PAGE   0
-#define K_BIG    1
-#define K_EXACT  2
-#define K_SMALL  3
-
-#define PAGE_START  0x8000000000000000ULL
-#define PAGE_BUSY   0xffffffffffffffffULL
-#define MAP_SHIFT   32
+#include "subject/slab_internal.h"
 
 /* What check() learned about each data page. */
 enum page_state {
@@ -40,12 +31,13 @@ struct check {
     const unsigned char    *base;
     size_t                  size;
     struct diag_checker     out;    /* the report stream, "slab_check" */
-    unsigned                shift, nslots, exact_shift;
-    uint64_t                P, npages;
+    struct slab_geom        g;      /* from the header's page shift */
+    uint64_t                npages;
     const struct slab_page *desc;
     unsigned char          *state;
     /* per slot, from the pages */
-    uint64_t                pages_of[16], used_of[16], open_of[16];
+    uint64_t                pages_of[SLAB_NSLOTS_MAX], used_of[SLAB_NSLOTS_MAX],
+                            open_of[SLAB_NSLOTS_MAX];
 };
 
 /* Index of the descriptor at offset `off`, or -1 if it is not one. */
@@ -69,26 +61,25 @@ check_header(struct check *c)
     if (c->size < sizeof(struct slab_pool)) {
         return diag_report(&c->out, "zone of %zu bytes cannot hold the pool header", c->size);
     }
-    if (pool->page_shift < 12 || pool->page_shift > 16) {
-        return diag_report(&c->out, "page shift %u is not between 12 and 16", pool->page_shift);
+    if (!slab_page_shift_ok(pool->page_shift)) {
+        return diag_report(&c->out, "page shift %u is not between %d and %d", pool->page_shift,
+                    SLAB_PAGE_SHIFT_MIN, SLAB_PAGE_SHIFT_MAX);
     }
-    c->shift = pool->page_shift;
-    c->P = (uint64_t) 1 << c->shift;
-    c->nslots = c->shift - SLAB_MIN_SHIFT;
-    c->exact_shift = c->shift - 6;
-    if (pool->min_shift != SLAB_MIN_SHIFT || pool->min_size != 8) {
-        return diag_report(&c->out, "min_shift %llu / min_size %llu, expected 3 / 8",
+    slab_geom_of(pool, &c->g);
+    if (pool->min_shift != SLAB_MIN_SHIFT || pool->min_size != SLAB_MIN_SIZE) {
+        return diag_report(&c->out, "min_shift %llu / min_size %llu, expected %d / %llu",
                     (unsigned long long) pool->min_shift,
-                    (unsigned long long) pool->min_size);
+                    (unsigned long long) pool->min_size, SLAB_MIN_SHIFT,
+                    (unsigned long long) SLAB_MIN_SIZE);
     }
     if (pool->end != c->size) {
         return diag_report(&c->out, "end is %llu, the zone has %zu bytes",
                     (unsigned long long) pool->end, c->size);
     }
-    fixed = sizeof(struct slab_pool) + c->nslots * (sizeof(struct slab_page) + sizeof(struct slab_stat));
-    if (pool->stats != sizeof(struct slab_pool) + c->nslots * sizeof(struct slab_page)) {
+    fixed = slab_fixed_size(c->g.nslots);
+    if (pool->stats != slab_stats_offset(c->g.nslots)) {
         return diag_report(&c->out, "stats at offset %llu, expected %llu", (unsigned long long) pool->stats,
-                    (unsigned long long) (sizeof(struct slab_pool) + c->nslots * sizeof(struct slab_page)));
+                    (unsigned long long) slab_stats_offset(c->g.nslots));
     }
     if (pool->pages != fixed) {
         return diag_report(&c->out, "descriptors at offset %llu, expected %llu",
@@ -104,15 +95,15 @@ check_header(struct check *c)
     if (c->npages == 0) {
         return diag_report(&c->out, "zone has no pages");
     }
-    est = (c->size - fixed) / (c->P + sizeof(struct slab_page));
-    start = (fixed + est * sizeof(struct slab_page) + c->P - 1) & ~(c->P - 1);
+    est = slab_pages_estimate(c->size, fixed, c->g.page_size);
+    start = slab_data_start(fixed, est, c->g.page_size);
     if (pool->start != start) {
         return diag_report(&c->out, "data start at offset %llu, expected %llu",
                     (unsigned long long) pool->start, (unsigned long long) start);
     }
-    if (pool->start + c->npages * c->P > c->size || c->npages > est) {
+    if (pool->start + c->npages * c->g.page_size > c->size || c->npages > est) {
         return diag_report(&c->out, "%llu pages of %llu bytes do not fit between the data start and the end",
-                    (unsigned long long) c->npages, (unsigned long long) c->P);
+                    (unsigned long long) c->npages, (unsigned long long) c->g.page_size);
     }
     if (pool->pfree > c->npages) {
         return diag_report(&c->out, "pfree %llu exceeds the %llu pages", (unsigned long long) pool->pfree,
@@ -142,16 +133,16 @@ check_free_list(struct check *c)
                         (unsigned long long) off);
         }
         d = &c->desc[h];
-        if ((d->prev & 3) != K_PAGE) {
+        if (slab_kind(d) != SLAB_PAGE) {
             return diag_report(&c->out, "free list: page %lld has kind %llu, not a free page",
-                        (long long) h, (unsigned long long) (d->prev & 3));
+                        (long long) h, (unsigned long long) slab_kind(d));
         }
-        if ((d->prev & ~3ULL) != prev) {
+        if (slab_prev_off(d) != prev) {
             return diag_report(&c->out, "free list: page %lld's prev is %llu, expected %llu",
                         (long long) h, (unsigned long long) d->prev, (unsigned long long) prev);
         }
         L = d->slab;
-        if (L == 0 || L & PAGE_START || (uint64_t) h + L > c->npages) {
+        if (L == 0 || L & SLAB_PAGE_START || (uint64_t) h + L > c->npages) {
             return diag_report(&c->out, "free list: run at page %lld has length %llu (zone has %llu pages)",
                         (long long) h, (unsigned long long) L, (unsigned long long) c->npages);
         }
@@ -164,7 +155,7 @@ check_free_list(struct check *c)
                 continue;
             }
             t = &c->desc[j];
-            if (t->slab != 0 || t->next != 0 || (t->prev & 3) != K_PAGE) {
+            if (t->slab != SLAB_PAGE_FREE || t->next != 0 || slab_kind(t) != SLAB_PAGE) {
                 return diag_report(&c->out, "free run at page %lld: page %llu is not marked free "
                             "(slab %llu next %llu prev %llu)", (long long) h,
                             (unsigned long long) j, (unsigned long long) t->slab,
@@ -204,29 +195,29 @@ static int
 check_chunk_page(struct check *c, uint64_t i)
 {
     const struct slab_page *d = &c->desc[i];
-    uint64_t kind = d->prev & 3, C, used = 0, w, nwords, b, mask, map;
+    uint64_t kind = slab_kind(d), C, used = 0, w, nwords, b, mask, map;
     unsigned s, slot;
     int      full;
     const uint64_t *bitmap;
 
-    if (kind == K_EXACT) {
-        s = c->exact_shift;
+    if (kind == SLAB_EXACT) {
+        s = c->g.exact_shift;
         used = (uint64_t) __builtin_popcountll(d->slab);
-        full = d->slab == PAGE_BUSY;
-        C = 64;
+        full = d->slab == SLAB_BUSY;
+        C = SLAB_WORD_BITS;
         b = 0;
     } else {
-        s = (unsigned) (d->slab & 0xf);
-        if (kind == K_SMALL ? (s < SLAB_MIN_SHIFT || s >= c->exact_shift)
-                            : (s <= c->exact_shift || s >= c->shift))
+        s = (unsigned) (d->slab & SLAB_SHIFT_MASK);
+        if (kind == SLAB_SMALL ? (s < SLAB_MIN_SHIFT || s >= c->g.exact_shift)
+                               : (s <= c->g.exact_shift || s >= c->g.shift))
         {
             return diag_report(&c->out, "page %llu: %s page with chunk shift %u", (unsigned long long) i,
-                        kind == K_SMALL ? "small" : "big", s);
+                        kind == SLAB_SMALL ? "small" : "big", s);
         }
-        C = c->P >> s;
-        if (kind == K_BIG) {
-            mask = ((1ULL << C) - 1) << MAP_SHIFT;
-            if (d->slab & ~mask & ~0xfULL) {
+        C = c->g.page_size >> s;
+        if (kind == SLAB_BIG) {
+            mask = ((1ULL << C) - 1) << SLAB_MAP_SHIFT;
+            if (d->slab & ~mask & ~SLAB_SHIFT_MASK) {
                 return diag_report(&c->out, "page %llu: big page has bits outside its %llu-chunk map (%#llx)",
                             (unsigned long long) i, (unsigned long long) C,
                             (unsigned long long) d->slab);
@@ -236,18 +227,18 @@ check_chunk_page(struct check *c, uint64_t i)
             full = map == mask;
             b = 0;
         } else {
-            bitmap = (const uint64_t *) (c->base + c->pool->start + (i << c->shift));
-            nwords = C / 64;
-            b = (C / (8ULL << s)) ? C / (8ULL << s) : 1;
+            bitmap = (const uint64_t *) (c->base + c->pool->start + (i << c->g.shift));
+            nwords = C / SLAB_WORD_BITS;
+            b = slab_small_reserved(c->g.shift, s);
             full = 1;
             for (w = 0; w < nwords; w++) {
                 used += (uint64_t) __builtin_popcountll(bitmap[w]);
-                if (bitmap[w] != PAGE_BUSY) {
+                if (bitmap[w] != SLAB_BUSY) {
                     full = 0;
                 }
             }
             for (w = 0; w < b; w++) {
-                if (!(bitmap[w / 64] & (1ULL << (w % 64)))) {
+                if (!(bitmap[w / SLAB_WORD_BITS] & (1ULL << (w % SLAB_WORD_BITS)))) {
                     return diag_report(&c->out, "page %llu: bitmap chunk %llu of a %u-byte page is not reserved",
                                 (unsigned long long) i, (unsigned long long) w, 1u << s);
                 }
@@ -292,19 +283,19 @@ check_pages(struct check *c)
             continue;
         }
         d = &c->desc[i];
-        switch (d->prev & 3) {
-        case K_PAGE:
-            if (!(d->slab & PAGE_START) || d->slab == PAGE_BUSY) {
+        switch (slab_kind(d)) {
+        case SLAB_PAGE:
+            if (!(d->slab & SLAB_PAGE_START) || d->slab == SLAB_PAGE_BUSY) {
                 return diag_report(&c->out, "page %llu: neither in a free run nor the first page of a run "
                             "(slab %#llx)", (unsigned long long) i, (unsigned long long) d->slab);
             }
-            k = d->slab & ~PAGE_START;
+            k = d->slab & ~SLAB_PAGE_START;
             if (k == 0 || i + k > c->npages || d->next != 0 || d->prev != 0) {
                 return diag_report(&c->out, "page %llu: run of %llu pages is malformed",
                             (unsigned long long) i, (unsigned long long) k);
             }
             for (j = i; j < i + k; j++) {
-                if (j > i && (c->desc[j].slab != PAGE_BUSY || c->desc[j].next != 0
+                if (j > i && (c->desc[j].slab != SLAB_PAGE_BUSY || c->desc[j].next != 0
                               || c->desc[j].prev != 0 || c->state[j] != ST_UNSEEN))
                 {
                     return diag_report(&c->out, "run at page %llu: page %llu is not marked busy",
@@ -327,15 +318,15 @@ static int
 check_slots(struct check *c)
 {
     const struct slab_pool *pool = c->pool;
-    const struct slab_page *slots = (const struct slab_page *) (c->base + sizeof(*pool));
-    const struct slab_stat *stat = (const struct slab_stat *) (c->base + pool->stats);
+    const struct slab_page *slots = slab_slots(pool);
+    const struct slab_stat *stat = slab_stat_of(pool);
     uint64_t head, off, prev, steps, kind, usable, b;
     int64_t  i;
     unsigned slot, s;
 
-    for (slot = 0; slot < c->nslots; slot++) {
+    for (slot = 0; slot < c->g.nslots; slot++) {
         s = slot + SLAB_MIN_SHIFT;
-        kind = s < c->exact_shift ? K_SMALL : s == c->exact_shift ? K_EXACT : K_BIG;
+        kind = s < c->g.exact_shift ? SLAB_SMALL : s == c->g.exact_shift ? SLAB_EXACT : SLAB_BIG;
         head = sizeof(*pool) + slot * sizeof(struct slab_page);
         prev = head;
         for (off = slots[slot].next, steps = 0; off != head; steps++) {
@@ -352,15 +343,15 @@ check_slots(struct check *c)
                             c->state[i] == ST_CHUNK_LISTED ? "listed twice"
                                                            : "not a chunk page with free chunks");
             }
-            if ((c->desc[i].prev & 3) != kind
-                || (kind != K_EXACT && (c->desc[i].slab & 0xf) != s))
+            if (slab_kind(&c->desc[i]) != kind
+                || (kind != SLAB_EXACT && (c->desc[i].slab & SLAB_SHIFT_MASK) != s))
             {
                 return diag_report(&c->out, "slot %u list: page %lld belongs to another slot", 1u << s,
                             (long long) i);
             }
-            if ((c->desc[i].prev & ~3ULL) != prev) {
+            if (slab_prev_off(&c->desc[i]) != prev) {
                 return diag_report(&c->out, "slot %u list: page %lld's prev is %llu, expected %llu", 1u << s,
-                            (long long) i, (unsigned long long) (c->desc[i].prev & ~3ULL),
+                            (long long) i, (unsigned long long) slab_prev_off(&c->desc[i]),
                             (unsigned long long) prev);
             }
             c->state[i] = ST_CHUNK_LISTED;
@@ -372,11 +363,11 @@ check_slots(struct check *c)
             return diag_report(&c->out, "slot %u: %llu pages with free chunks are missing from its list",
                         1u << s, (unsigned long long) c->open_of[slot]);
         }
-        if (kind == K_SMALL) {
-            b = ((c->P >> s) / (8ULL << s)) ? (c->P >> s) / (8ULL << s) : 1;
-            usable = (c->P >> s) - b;
+        if (kind == SLAB_SMALL) {
+            b = slab_small_reserved(c->g.shift, s);
+            usable = (c->g.page_size >> s) - b;
         } else {
-            usable = kind == K_EXACT ? 64 : c->P >> s;
+            usable = kind == SLAB_EXACT ? SLAB_WORD_BITS : c->g.page_size >> s;
         }
         if (stat[slot].total != c->pages_of[slot] * usable) {
             return diag_report(&c->out, "slot %u: total is %llu, its %llu pages hold %llu", 1u << s,

@@ -7,6 +7,7 @@
 
 #include "substrate/allocator.h"
 #include "subject/slab.h"
+#include "subject/slab_internal.h"
 
 static size_t
 slab_ops_zone_size_for_pages(size_t pages, const struct alloc_params *p)
@@ -48,13 +49,18 @@ slab_ops_attach(struct zone *z)
     return 0;
 }
 
-/* A failed page-run request (size > P/2) shows in no slot statistic, as in
- * nginx; the glue counts it in the zone's per-process counters instead. */
+/* A failed page-run request (size > max_size) shows in no slot statistic,
+ * as in nginx; the glue counts it in the zone's per-process counters instead. */
 static void *
 slab_ops_counted(struct zone *z, size_t size, void *p)
 {
-    if (p == NULL && size > slab_page_size((struct slab_pool *) z->base) / 2) {
-        zone_count_fail(z->ctl->procstat);
+    struct slab_geom g;
+
+    if (p == NULL) {
+        slab_geom_of((struct slab_pool *) z->base, &g);
+        if (size > g.max_size) {
+            zone_count_fail(z->ctl->procstat);
+        }
     }
     return p;
 }
@@ -108,7 +114,7 @@ slab_ops_stats(struct zone *z, struct alloc_stats *out)
     out->footprint = pool->start + (out->pages - pool->pfree) * P;
     out->nslots = n < ALLOC_MAX_SLOTS ? n : ALLOC_MAX_SLOTS;
     for (i = 0; i < out->nslots; i++) {
-        out->slot[i].size = (uint64_t) 8 << i;
+        out->slot[i].size = slab_slot_size(i);
         out->slot[i].total = st[i].total;
         out->slot[i].used = st[i].used;
         out->slot[i].reqs = st[i].reqs;
