@@ -2,8 +2,7 @@
 # conformance vector replayed by the slab and compared byte for byte with
 # nginx's output (also over other zone methods); bad input, `stat` on a kept
 # and on a corrupted zone, a `bench` smoke run, and every --help.
-shmbench_test(test_trace ${CMAKE_CURRENT_LIST_DIR}/test_trace.c)
-set_tests_properties(test_trace PROPERTIES LABELS "cli")
+shmbench_test(test_trace LABELS unit cli SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_trace.c)
 
 shmbench_conformance(conformance_slab "" "conformance" ".")
 # Two vectors over every other zone method that needs no set-up (the test

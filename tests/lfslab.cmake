@@ -1,9 +1,9 @@
 # lfslab: the lock-free slab.  One program, parts by argument
 # (tests/test_lfslab.c says what each checks).
-shmbench_test(test_lfslab ${CMAKE_CURRENT_LIST_DIR}/test_lfslab.c)
-add_test(NAME test_lfslab_churn COMMAND test_lfslab churn)
-add_test(NAME test_lfslab_aba COMMAND test_lfslab aba)
-add_test(NAME test_lfslab_crash COMMAND test_lfslab crash)
+shmbench_test(test_lfslab LABELS unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_lfslab.c)
+shmbench_add_test(test_lfslab_churn LABELS multiproc COMMAND test_lfslab churn)
+shmbench_add_test(test_lfslab_aba LABELS multiproc COMMAND test_lfslab aba)
+shmbench_add_test(test_lfslab_crash LABELS multiproc crash COMMAND test_lfslab crash)
 set_tests_properties(test_lfslab_churn test_lfslab_aba test_lfslab_crash PROPERTIES TIMEOUT 120)
 
 # Builds of the allocator compiled into the test itself, with test hooks or
@@ -19,12 +19,12 @@ endfunction()
 # Hooks: stalls in the pop window (the stress must still pass with the full
 # tag), and workers stopped where a crash leaves an orphan.
 lfslab_test_build(test_lfslab_hooks LFSLAB_TEST_HOOKS)
-add_test(NAME test_lfslab_hooks COMMAND test_lfslab_hooks hooks)
+shmbench_add_test(test_lfslab_hooks LABELS multiproc crash COMMAND test_lfslab_hooks hooks)
 
 # Mutation check: with a 2-bit partial-stack tag and the same stalls, the ABA
 # stress must be caught (the test passes when it is).
 lfslab_test_build(test_lfslab_tag2 LFSLAB_TEST_HOOKS LFSLAB_TAG_BITS=2)
-add_test(NAME test_lfslab_tag2 COMMAND test_lfslab_tag2 aba)
+shmbench_add_test(test_lfslab_tag2 LABELS multiproc COMMAND test_lfslab_tag2 aba)
 set_tests_properties(test_lfslab_hooks test_lfslab_tag2 PROPERTIES TIMEOUT 120)
 
 # Thread mode under ThreadSanitizer (docs/lfslab.md), in plain builds only
@@ -50,8 +50,18 @@ if(NOT SHMBENCH_SANITIZE)
     target_compile_definitions(test_lfslab_tsan PRIVATE LFSLAB_THREAD_INDEX)
     target_compile_options(test_lfslab_tsan PRIVATE -fsanitize=thread)
     target_link_options(test_lfslab_tsan PRIVATE -fsanitize=thread)
-    add_test(NAME test_lfslab_tsan COMMAND test_lfslab_tsan threads)
+    if(SHMBENCH_COVERAGE)
+      # gcov's counters are plain globals: threads updating them race
+      target_compile_options(test_lfslab_tsan PRIVATE -fprofile-update=atomic)
+    endif()
+    shmbench_add_test(test_lfslab_tsan LABELS tsan COMMAND test_lfslab_tsan threads)
     set_tests_properties(test_lfslab_tsan PROPERTIES TIMEOUT 120
                          ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1:exitcode=66")
+  else()
+    shmbench_skipped(test_lfslab_tsan LABELS tsan
+                     WHY "the compiler cannot build with -fsanitize=thread")
   endif()
+else()
+  shmbench_skipped(test_lfslab_tsan LABELS tsan
+                   WHY "ThreadSanitizer cannot be combined with SHMBENCH_SANITIZE=${SHMBENCH_SANITIZE}")
 endif()

@@ -21,7 +21,12 @@
  *    frees (ALLOC_CROSS_PROCESS_FREE), each freeing its own blocks otherwise
  *    (per-process allocators over the zone, each in its own slice).
  *
- * `test_registry NAME...` runs only the named allocators.
+ * `test_registry NAME...` runs only the named allocators (tests/registry.cmake
+ * registers one ctest each); a name the registry does not know fails, and
+ * if every named allocator is one allocator_missing() lists, the test exits
+ * with TEST_SKIPPED.  `test_registry --names NAME...` checks that NAME...
+ * (the list in tests/registry.cmake) is the registry: every usable
+ * allocator in it, every name in it known (usable, or listed missing).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +40,7 @@
 #include "mputil.h"
 #include "substrate/proc.h"
 #include "testutil.h"
+#include "testskip.h"
 #include "churn.h"
 
 #define ZONE_BYTES   (16u << 20)
@@ -380,29 +386,95 @@ phase_churn(const struct allocator_ops *ops)
     close_zone(&z);
 }
 
+/* Is name one of list[0..n)? */
+static int
+listed(const char *name, char **list, int n)
+{
+    int j;
+
+    for (j = 0; j < n; j++) {
+        if (strcmp(list[j], name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does the registry know name (usable, or listed missing)? */
+static int
+known(const char *name)
+{
+    const struct allocator_ops *const *all;
+    const struct allocator_missing    *gone;
+    size_t                             i, n, k;
+
+    all = allocator_all(&n);
+    gone = allocator_missing(&k);
+    for (i = 0; i < n; i++) {
+        if (strcmp(all[i]->name, name) == 0) {
+            return 1;
+        }
+    }
+    for (i = 0; i < k; i++) {
+        if (strcmp(gone[i].name, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* --names: the cmake list against the registry, both ways. */
+static int
+check_names(char **list, int nlist)
+{
+    const struct allocator_ops *const *all;
+    size_t                             i, n, k;
+    int                                j;
+
+    all = allocator_all(&n);
+    allocator_missing(&k);
+    for (i = 0; i < n; i++) {
+        CHECK(listed(all[i]->name, list, nlist), "the registry has \"%s\", which "
+              "tests/registry.cmake does not list: add it there", all[i]->name);
+    }
+    for (j = 0; j < nlist; j++) {
+        CHECK(known(list[j]), "tests/registry.cmake lists \"%s\", which the registry "
+              "does not know", list[j]);
+    }
+    printf("%zu allocators usable, %zu listed missing, %d in tests/registry.cmake\n",
+           n, k, nlist);
+    return test_summary("test_registry --names");
+}
+
 int
 main(int argc, char **argv)
 {
     const struct allocator_ops *const *all;
     const struct allocator_missing    *gone;
     size_t                             i, n, k;
-    int                                j, wanted;
+    int                                j, ran = 0, skipped = 0;
 
     dynlib_reexec_with_static_tls(argv);     /* so that jemalloc can be loaded */
     proc_init();
+    if (argc > 1 && strcmp(argv[1], "--names") == 0) {
+        return check_names(argv + 2, argc - 2);
+    }
     all = allocator_all(&n);
     gone = allocator_missing(&k);
     for (i = 0; i < k; i++) {
-        printf("skip %s: not available: %s\n", gone[i].name, gone[i].why);
+        if (argc == 1 || listed(gone[i].name, argv + 1, argc - 1)) {
+            printf("skip %s: not available: %s\n", gone[i].name, gone[i].why);
+            skipped++;
+        }
+    }
+    for (j = 1; j < argc; j++) {
+        CHECK(known(argv[j]), "no allocator \"%s\" in the registry", argv[j]);
     }
     for (i = 0; i < n; i++) {
-        wanted = argc == 1;
-        for (j = 1; j < argc; j++) {
-            wanted |= strcmp(argv[j], all[i]->name) == 0;
-        }
-        if (!wanted) {
+        if (argc > 1 && !listed(all[i]->name, argv + 1, argc - 1)) {
             continue;
         }
+        ran++;
         printf("== %s (%s)\n", all[i]->name, caps_of(all[i]));
         fflush(stdout);
         phase_blocks(all[i]);
@@ -410,6 +482,10 @@ main(int argc, char **argv)
         phase_exhaust(all[i]);
         phase_bad_free(all[i]);
         phase_churn(all[i]);
+    }
+    if (ran == 0 && skipped > 0 && test_failed == 0) {
+        printf("test_registry: every allocator asked for is unavailable: skipped\n");
+        return TEST_SKIPPED;
     }
     return test_summary("test_registry");
 }
