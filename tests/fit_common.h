@@ -141,51 +141,31 @@ fit_test_init(const char *bad_policy, const char *why)
 
 enum { FIT_NLIVE = 1000, FIT_ROUNDS = 60000 };
 
-struct fit_live {
-    unsigned char *p;
-    size_t         size, usable;
-    uint64_t       tag;
-};
-
 struct fit_churn {
     const char        *label;       /* for messages */
     struct zone        z;
-    struct fit_live   *blk;         /* FIT_NLIVE */
+    struct mp_block   *blk;         /* FIT_NLIVE */
     struct alloc_stats st0, st;     /* the fresh zone; after the rounds */
     double             req, granted;/* bytes of the live blocks after the rounds */
 };
 
-static int
-fit_by_address(const void *a, const void *b)
-{
-    const struct fit_live *x = a, *y = b;
-
-    return (x->p > y->p) - (x->p < y->p);
-}
-
 /* The live blocks, with their tags, neither overlap nor leave the zone. */
 static void
-fit_layout(struct zone *z, struct fit_live *blk, size_t n, const char *label)
+fit_layout(struct zone *z, struct mp_block *blk, size_t n, const char *label)
 {
-    struct fit_live *s = malloc(n * sizeof(*s));
-    size_t           i, m = 0, bad = 0;
+    size_t i, bad = mp_overlaps(blk, n, fit.overhead), held = 0;
 
     for (i = 0; i < n; i++) {
         if (blk[i].p) {
-            s[m++] = blk[i];
+            held++;
+            bad += blk[i].p < z->base || blk[i].p + blk[i].usable > z->base + z->size;
         }
     }
-    qsort(s, m, sizeof(*s), fit_by_address);
-    for (i = 0; i < m; i++) {
-        bad += i > 0 && s[i - 1].p + s[i - 1].usable + fit.overhead > s[i].p;
-        bad += s[i].p < z->base || s[i].p + s[i].usable > z->base + z->size;
-    }
-    CHECK(bad == 0, "%s: %zu overlapping or stray blocks among %zu", label, bad, m);
-    free(s);
+    CHECK(bad == 0, "%s: %zu overlapping or stray blocks among %zu", label, bad, held);
 }
 
 static void
-fit_take(struct zone *z, struct fit_live *b, size_t size, uint64_t tag)
+fit_take(struct zone *z, struct mp_block *b, size_t size, uint64_t tag)
 {
     b->p = ops->alloc(z, size);
     b->size = size;
@@ -202,7 +182,7 @@ fit_take(struct zone *z, struct fit_live *b, size_t size, uint64_t tag)
 }
 
 static void
-fit_drop(struct zone *z, struct fit_live *b)
+fit_drop(struct zone *z, struct mp_block *b)
 {
     CHECK(mp_intact(b->p, b->size, b->tag), "block of %zu bytes damaged", b->size);
     CHECK(ops->free(z, b->p) == 0, "free: %s", diag_last());

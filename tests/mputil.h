@@ -4,6 +4,7 @@
  * A seeded generator (the project's splitmix64, workloads/prng.h), block
  * patterns that depend on a block's tag (owner and sequence number) so that
  * a block damaged or handed out twice is noticed when it is checked, and a
+ * block record with an overlap check over a set of them, and a
  * single-producer / single-consumer ring, placed in a shared mapping,
  * through which one worker hands blocks (as offsets from the zone base) to
  * another to free.
@@ -14,6 +15,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* By its path from here: lfslab's test builds do not have workloads/ on
  * their include path. */
@@ -55,6 +57,47 @@ mp_intact(const unsigned char *p, size_t size, uint64_t tag)
         }
     }
     return 1;
+}
+
+/* A block a test holds: where, what it asked, what it got, its pattern's
+ * tag (p NULL: no block). */
+struct mp_block {
+    unsigned char *p;
+    size_t         size, usable;
+    uint64_t       tag;
+};
+
+static inline int
+mp_by_address(const void *a, const void *b)
+{
+    const struct mp_block *x = a, *y = b;
+
+    return (x->p > y->p) - (x->p < y->p);
+}
+
+/* Overlapping neighbours among the blocks of blk[0..n) held (p not NULL),
+ * each taken as its usable bytes plus pad (a header the allocator keeps
+ * after it).  blk is not reordered. */
+static inline size_t
+mp_overlaps(const struct mp_block *blk, size_t n, size_t pad)
+{
+    struct mp_block *s = malloc((n ? n : 1) * sizeof(*s));
+    size_t           i, m = 0, bad = 0;
+
+    if (s == NULL) {
+        return n;                     /* counts as a failure: nothing checked */
+    }
+    for (i = 0; i < n; i++) {
+        if (blk[i].p) {
+            s[m++] = blk[i];
+        }
+    }
+    qsort(s, m, sizeof(*s), mp_by_address);
+    for (i = 1; i < m; i++) {
+        bad += s[i - 1].p + s[i - 1].usable + pad > s[i].p;
+    }
+    free(s);
+    return bad;
 }
 
 struct mp_ring {

@@ -40,12 +40,6 @@
 static size_t boost_align;
 static char   last_refusal[512];        /* the last refused free's message */
 
-struct block {
-    unsigned char *p;
-    size_t         size, usable;
-    uint64_t       tag;
-};
-
 /* Boost's block alignment, from the adapter. */
 static void
 test_alignment(void)
@@ -85,7 +79,7 @@ check_clean(struct zone *z, const char *phase)
 }
 
 static int
-take(struct zone *z, struct block *b, size_t size, uint64_t tag)
+take(struct zone *z, struct mp_block *b, size_t size, uint64_t tag)
 {
     b->p = z->ops->alloc(z, size);
     b->size = size;
@@ -106,7 +100,7 @@ take(struct zone *z, struct block *b, size_t size, uint64_t tag)
 }
 
 static void
-give_back(struct zone *z, struct block *b)
+give_back(struct zone *z, struct mp_block *b)
 {
     CHECK(mp_intact(b->p, b->usable, b->tag), "%s: block of %zu bytes damaged", z->ops->name,
           b->usable);
@@ -114,31 +108,12 @@ give_back(struct zone *z, struct block *b)
     b->p = NULL;
 }
 
-static int
-by_address(const void *a, const void *b)
-{
-    const struct block *x = a, *y = b;
-
-    return (x->p > y->p) - (x->p < y->p);
-}
-
 static void
-check_no_overlap(struct zone *z, const struct block *blk, size_t n)
+check_no_overlap(struct zone *z, const struct mp_block *blk, size_t n)
 {
-    struct block *s = malloc(n * sizeof(*s));
-    size_t        i, m = 0, bad = 0;
+    size_t bad = mp_overlaps(blk, n, 0);
 
-    for (i = 0; i < n; i++) {
-        if (blk[i].p) {
-            s[m++] = blk[i];
-        }
-    }
-    qsort(s, m, sizeof(*s), by_address);
-    for (i = 1; i < m; i++) {
-        bad += s[i - 1].p + s[i - 1].usable > s[i].p;
-    }
-    CHECK(bad == 0, "%s: %zu overlapping pairs among %zu live blocks", z->ops->name, bad, m);
-    free(s);
+    CHECK(bad == 0, "%s: %zu overlapping pairs among the live blocks", z->ops->name, bad);
 }
 
 /* Everything freed: free memory is the empty segment's, and almost all of
@@ -167,7 +142,7 @@ test_blocks(const struct allocator_ops *ops)
 {
     static const size_t edge[] = { 0, 1, 7, 8, 9, 15, 16, 17, 24, 25, 40, 41, 63, 64, 65,
                                    2047, 2048, 2049, 4096, 65536 };
-    struct block      *blk = calloc(NLIVE, sizeof(*blk));
+    struct mp_block      *blk = calloc(NLIVE, sizeof(*blk));
     struct alloc_stats st;
     struct zone        z;
     uint64_t           rng = 5, tag = 1;
@@ -258,7 +233,7 @@ static void
 test_exhaustion(const struct allocator_ops *ops)
 {
     static const size_t huge[] = { SIZE_MAX, SIZE_MAX - 8, SIZE_MAX - 100, SIZE_MAX / 4 };
-    struct block      *blk = calloc(4096, sizeof(*blk));
+    struct mp_block      *blk = calloc(4096, sizeof(*blk));
     struct alloc_stats st;
     struct zone        z;
     size_t             i, n = 0;
@@ -333,7 +308,7 @@ static void
 test_bad_free(const struct allocator_ops *ops)
 {
     struct zone    z;
-    struct block   a, b;
+    struct mp_block   a, b;
     unsigned char  local[64];
     unsigned char *data;
 
@@ -421,7 +396,7 @@ churn_worker(struct zone *z, struct churn_shared *sh, int w, unsigned ops)
 {
     const struct allocator_ops *a = z->ops;
     uint64_t                    rng = 77 + (uint64_t) w * 7919, off, size, tag;
-    struct block                mine[48], b;
+    struct mp_block                mine[48], b;
     unsigned                    i, n = 0;
     int                         bad = 0;
 

@@ -55,15 +55,9 @@
 #define EXT_KEEP    16          /* blocks a worker leaves for the master */
 #define EXT_MIB     ((size_t) 1 << 20)
 
-struct ext_block {
-    unsigned char *p;
-    size_t         size;
-    uint64_t       tag;
-};
-
 /* What a worker leaves behind, in a shared mapping. */
 struct ext_report {
-    struct ext_block keep[EXT_WORKERS][EXT_KEEP];
+    struct mp_block keep[EXT_WORKERS][EXT_KEEP];
     unsigned char   *lo[EXT_WORKERS], *hi[EXT_WORKERS];
 };
 
@@ -129,7 +123,7 @@ ext_size(uint64_t *rng)
 /* Take one block and check it; returns the number of failed checks, or -1
  * if the allocation failed. */
 static int
-ext_take(struct zone *z, struct ext_block *b, size_t size, uint64_t tag, unsigned char *lo,
+ext_take(struct zone *z, struct mp_block *b, size_t size, uint64_t tag, unsigned char *lo,
     unsigned char *hi)
 {
     const struct allocator_ops *ops = z->ops;
@@ -142,7 +136,7 @@ ext_take(struct zone *z, struct ext_block *b, size_t size, uint64_t tag, unsigne
     if (b->p == NULL) {
         return -1;
     }
-    usable = ops->usable_size(z, b->p);
+    usable = b->usable = ops->usable_size(z, b->p);
     bad += usable < size;
     bad += ((uintptr_t) b->p & (align - 1)) != 0;
     bad += lo && (b->p < lo || b->p + size > hi);
@@ -155,39 +149,11 @@ ext_take(struct zone *z, struct ext_block *b, size_t size, uint64_t tag, unsigne
     return bad;
 }
 
-static int
-ext_by_address(const void *a, const void *b)
-{
-    const struct ext_block *x = a, *y = b;
-
-    return (x->p > y->p) - (x->p < y->p);
-}
-
-/* Overlapping pairs among the live blocks of blk[0..n). */
-static size_t
-ext_overlaps(const struct ext_block *blk, size_t n)
-{
-    struct ext_block *s = malloc(n * sizeof(*s));
-    size_t            i, m = 0, bad = 0;
-
-    for (i = 0; i < n; i++) {
-        if (blk[i].p) {
-            s[m++] = blk[i];
-        }
-    }
-    qsort(s, m, sizeof(*s), ext_by_address);
-    for (i = 1; i < m; i++) {
-        bad += s[i - 1].p + s[i - 1].size > s[i].p;
-    }
-    free(s);
-    return bad;
-}
-
 /* 2000 live blocks in the calling process (index 0). */
 static void
 ext_blocks(const struct allocator_ops *ops)
 {
-    struct ext_block *blk = calloc(EXT_LIVE, sizeof(*blk));
+    struct mp_block *blk = calloc(EXT_LIVE, sizeof(*blk));
     struct zone       z;
     unsigned char    *lo = NULL, *hi = NULL;
     uint64_t          rng = 1, tag = 1;
@@ -210,7 +176,7 @@ ext_blocks(const struct allocator_ops *ops)
     CHECK(fails == 0, "%s: %d of %d allocations failed: %s", ops->name, fails, EXT_LIVE,
           diag_last());
     CHECK(bad == 0, "%s: %d blocks misaligned, short or outside the slice", ops->name, bad);
-    CHECK(ext_overlaps(blk, EXT_LIVE) == 0, "%s: live blocks overlap", ops->name);
+    CHECK(mp_overlaps(blk, EXT_LIVE, 0) == 0, "%s: live blocks overlap", ops->name);
 
     for (i = 0; i < EXT_LIVE; i += 2) {
         damaged += blk[i].p && !mp_intact(blk[i].p, blk[i].size, blk[i].tag);
@@ -222,7 +188,7 @@ ext_blocks(const struct allocator_ops *ops)
         bad += r != 0;
     }
     CHECK(bad == 0, "%s: %d refills failed or were bad", ops->name, bad);
-    CHECK(ext_overlaps(blk, EXT_LIVE) == 0, "%s: live blocks overlap after refill", ops->name);
+    CHECK(mp_overlaps(blk, EXT_LIVE, 0) == 0, "%s: live blocks overlap after refill", ops->name);
     for (i = 0; i < EXT_LIVE; i++) {
         damaged += blk[i].p && !mp_intact(blk[i].p, blk[i].size, blk[i].tag);
         if (blk[i].p) {
@@ -240,7 +206,7 @@ ext_blocks(const struct allocator_ops *ops)
 static int
 ext_worker(struct zone *z, struct ext_report *rep, int w)
 {
-    struct ext_block live[256];
+    struct mp_block live[256];
     unsigned char   *lo = NULL, *hi = NULL;
     uint64_t         rng = 7 + (uint64_t) w, tag = (uint64_t) w << 40;
     unsigned         i, k;
@@ -307,7 +273,7 @@ ext_workers(const struct allocator_ops *ops)
     if (ext_shared(ops)) {
         for (w = 0; w < EXT_WORKERS; w++) {
             for (k = 0; k < EXT_KEEP; k++) {
-                struct ext_block *b = &rep->keep[w][k];
+                struct mp_block *b = &rep->keep[w][k];
                 if (b->p == NULL) {
                     continue;
                 }
@@ -319,7 +285,7 @@ ext_workers(const struct allocator_ops *ops)
         CHECK(seen > 0 && outside == 0 && damaged == 0, "%s: of %zu blocks left by the "
               "workers, %zu outside their slice, %zu not as written (read by the master)",
               ops->name, seen, outside, damaged);
-        CHECK(ext_overlaps(&rep->keep[0][0], EXT_WORKERS * EXT_KEEP) == 0,
+        CHECK(mp_overlaps(&rep->keep[0][0], EXT_WORKERS * EXT_KEEP, 0) == 0,
               "%s: blocks of different workers overlap", ops->name);
     }
     munmap(rep, sizeof(*rep));
@@ -330,7 +296,7 @@ ext_workers(const struct allocator_ops *ops)
 static int
 ext_exhaust_child(const struct allocator_ops *ops)
 {
-    static struct ext_block blk[1 << 16];
+    static struct mp_block blk[1 << 16];
     struct alloc_params     p = { .nworkers = 1 };
     struct alloc_stats      st;
     struct zone             z;
@@ -361,7 +327,7 @@ ext_exhaust_child(const struct allocator_ops *ops)
            (unsigned long long) st.fails);
     bad += miss != 32;
     bad += st.fails < 32;
-    bad += ext_overlaps(blk, n) != 0;
+    bad += mp_overlaps(blk, n, 0) != 0;
     for (i = 0; i < n; i++) {
         bad += !mp_intact(blk[i].p, blk[i].size, blk[i].tag);
         bad += ops->free(&z, blk[i].p) != 0;
@@ -475,7 +441,7 @@ static void
 ext_inherited(const struct allocator_ops *ops)
 {
     struct zone       z;
-    struct ext_block *mine;
+    struct mp_block *mine;
     pid_t             pid;
     int               st, mimalloc = strcmp(ops->name, "mimalloc-shm") == 0;
 
@@ -503,7 +469,7 @@ ext_inherited(const struct allocator_ops *ops)
     CHECK(mp_intact(mine[0].p, mine[0].size, mine[0].tag), "%s: master's block damaged",
           ops->name);
     if (!mimalloc) {
-        CHECK(mine[1].p && ext_overlaps(mine, 2) == 0 && mp_intact(mine[1].p, 5000, 2),
+        CHECK(mine[1].p && mp_overlaps(mine, 2, 0) == 0 && mp_intact(mine[1].p, 5000, 2),
               "%s: worker 0's block overlaps the master's", ops->name);
     }
     munmap(mine, 2 * sizeof(*mine));

@@ -46,12 +46,6 @@
 #define ZONE_BYTES   (16u << 20)
 #define NLIVE        2000
 
-struct block {
-    unsigned char *p;
-    size_t         size, usable;
-    uint64_t       tag;
-};
-
 static const char *
 caps_of(const struct allocator_ops *ops)
 {
@@ -119,7 +113,7 @@ natural_align(size_t usable)
 
 /* One block: non-NULL, aligned, big enough, in the zone, filled. */
 static int
-take(struct zone *z, struct block *b, size_t size, uint64_t tag)
+take(struct zone *z, struct mp_block *b, size_t size, uint64_t tag)
 {
     const struct allocator_ops *ops = z->ops;
 
@@ -143,7 +137,7 @@ take(struct zone *z, struct block *b, size_t size, uint64_t tag)
 }
 
 static void
-give_back(struct zone *z, struct block *b)
+give_back(struct zone *z, struct mp_block *b)
 {
     CHECK(mp_intact(b->p, b->size, b->tag), "%s: block of %zu bytes damaged", z->ops->name,
           b->size);
@@ -151,31 +145,12 @@ give_back(struct zone *z, struct block *b)
     b->p = NULL;
 }
 
-static int
-by_address(const void *a, const void *b)
-{
-    const struct block *x = a, *y = b;
-
-    return (x->p > y->p) - (x->p < y->p);
-}
-
 static void
-check_no_overlap(const struct allocator_ops *ops, struct block *blk, size_t n)
+check_no_overlap(const struct allocator_ops *ops, struct mp_block *blk, size_t n)
 {
-    struct block *s = malloc(n * sizeof(*s));
-    size_t        i, m = 0, bad = 0;
+    size_t bad = mp_overlaps(blk, n, 0);
 
-    for (i = 0; i < n; i++) {
-        if (blk[i].p) {
-            s[m++] = blk[i];
-        }
-    }
-    qsort(s, m, sizeof(*s), by_address);
-    for (i = 1; i < m; i++) {
-        bad += s[i - 1].p + s[i - 1].usable > s[i].p;
-    }
-    CHECK(bad == 0, "%s: %zu overlapping pairs among %zu live blocks", ops->name, bad, m);
-    free(s);
+    CHECK(bad == 0, "%s: %zu overlapping pairs among the live blocks", ops->name, bad);
 }
 
 static size_t
@@ -191,7 +166,7 @@ phase_blocks(const struct allocator_ops *ops)
 {
     static const size_t edge[] = { 0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 2047, 2048, 2049,
                                    4095, 4096, 4097, 8192, 65536 };
-    struct block *blk = calloc(NLIVE, sizeof(*blk));
+    struct mp_block *blk = calloc(NLIVE, sizeof(*blk));
     struct zone   z;
     uint64_t      rng = 42, tag = 1;
     size_t        i, n = 0, fails = 0;
@@ -266,7 +241,7 @@ phase_huge(const struct allocator_ops *ops)
 static void
 phase_exhaust(const struct allocator_ops *ops)
 {
-    struct block      *blk;
+    struct mp_block      *blk;
     struct zone        z;
     struct alloc_stats st;
     uint64_t           rng = 7, tag = 1;
@@ -343,7 +318,7 @@ static void
 phase_bad_free(const struct allocator_ops *ops)
 {
     struct zone    z;
-    struct block   a, b;
+    struct mp_block   a, b;
     unsigned char  local[64], *freed;
 
     if (!(ops->caps & ALLOC_BAD_FREE_DETECTED)) {

@@ -170,26 +170,6 @@ sem_value(struct shmtx *m)
     return v;
 }
 
-/* Is diag_last() the message fmt... builds (as the code builds it)? */
-static int
-diag_is(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-diag_is(const char *fmt, ...)
-{
-    char    want[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(want, sizeof(want), fmt, ap);
-    va_end(ap);
-    if (strcmp(diag_last(), want) != 0) {
-        fprintf(stderr, "diag: \"%s\"\n  expected \"%s\"\n", diag_last(), want);
-        return 0;
-    }
-    return 1;
-}
-
 static void
 fresh_lock(uint32_t spin, int with_counters)
 {

@@ -451,26 +451,6 @@ test_refusals(void)
  * descriptor, no mapping (main counts both around everything).
  */
 
-/* Is diag_last() the message fmt... builds? */
-static int
-diag_is(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-diag_is(const char *fmt, ...)
-{
-    char    want[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(want, sizeof(want), fmt, ap);
-    va_end(ap);
-    if (strcmp(diag_last(), want) != 0) {
-        fprintf(stderr, "diag: \"%s\"\n  expected \"%s\"\n", diag_last(), want);
-        return 0;
-    }
-    return 1;
-}
-
 /* Nothing mapped, owned or to be removed by zone_destroy. */
 static int
 handle_cleared(const struct zone *z)
