@@ -46,6 +46,7 @@
 
 #include "subject/lfslab.h"
 #include "subject/slab.h"
+#include "subject/slab_internal.h"
 #include "substrate/proc.h"
 #include "substrate/shmtx.h"
 #include "substrate/zone.h"
@@ -55,9 +56,10 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lfslab needs lock-free 32-bit atomics
 
 #define LFSLAB_MAGIC      0x424c464cu       /* "LFLB" */
 #define LFSLAB_VERSION    2                 /* 2: runs as nginx's descriptors */
-#define LFSLAB_MIN_SHIFT  3                 /* class 0: 8-byte chunks */
-#define LFSLAB_SHIFT_MIN  12                /* pages of 4 KiB .. */
-#define LFSLAB_SHIFT_MAX  16                /* .. 64 KiB */
+/* nginx's slot geometry, the slab's own constants (slab_internal.h). */
+#define LFSLAB_MIN_SHIFT  SLAB_MIN_SHIFT      /* class 0: 8-byte chunks */
+#define LFSLAB_SHIFT_MIN  SLAB_PAGE_SHIFT_MIN /* pages of 4 KiB .. */
+#define LFSLAB_SHIFT_MAX  SLAB_PAGE_SHIFT_MAX /* .. 64 KiB */
 #define LFSLAB_NC_MAX     (LFSLAB_SHIFT_MAX - LFSLAB_MIN_SHIFT)   /* classes */
 #define LFSLAB_LINE       64                /* a cache line */
 
