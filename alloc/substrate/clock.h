@@ -12,19 +12,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-static inline uint64_t clock_ticks(void) { return __rdtsc(); }
-#else
-static inline uint64_t
-clock_ticks(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-#endif
-
 /* Nanoseconds of CLOCK_MONOTONIC. */
 static inline uint64_t
 clock_ns(void)
@@ -33,6 +20,14 @@ clock_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
+
+/* A tick: one TSC cycle on x86, else one nanosecond. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static inline uint64_t clock_ticks(void) { return __rdtsc(); }
+#else
+static inline uint64_t clock_ticks(void) { return clock_ns(); }
+#endif
 
 /* Ticks per nanosecond (calibrated over ~20 ms on first call). */
 double clock_ticks_per_ns(void);

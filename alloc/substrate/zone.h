@@ -135,9 +135,11 @@ int zone_create(struct zone *z, enum zone_method method, size_t size,
     size_t align, const char *name);
 
 /*
- * Attach an existing posix zone by name from another process.  The control
- * block is validated against the object's real size before anything is
- * trusted; a corrupt or foreign object gives -1 and a diag message.
+ * Attach an existing posix zone by name from another process.  What is not
+ * a regular file (a FIFO, a directory) is refused at once, without blocking
+ * on it; the control block is validated against the object's real size
+ * before anything is trusted; a corrupt or foreign object gives -1 and a
+ * diag message.
  */
 int zone_attach(struct zone *z, const char *name, int readonly);
 
