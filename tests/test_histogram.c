@@ -52,7 +52,7 @@ test_geometry(void)
         hi = histogram_bucket_high(i);
         if (lo > hi || histogram_index(lo) != i || histogram_index(hi) != i
             || (i > 0 && lo != histogram_bucket_high(i - 1) + 1)
-            || (lo != hi && (hi - lo) * HIST_SUB >= lo)    /* < 1/128 of low */
+            || (lo != hi && (hi - lo) * 128 >= lo)    /* < 1/128 of low */
             || (i < 2 * HIST_SUB && lo != hi))
         {
             if (bad++ < 5) {
@@ -67,7 +67,8 @@ test_geometry(void)
 static void
 test_rank(void)
 {
-    static const uint64_t ns[] = { 1, 2, 7, 10, 999, 1000, 12345, 1000000, 999999937 };
+    static const uint64_t ns[] = { 1, 2, 7, 10, 200, 999, 1000, 1500, 12345, 100000,
+                                   1000000, 999999937 };
     unsigned              k, j, bad = 0;
     uint64_t              n, want, got;
 
@@ -92,16 +93,16 @@ test_rank(void)
     CHECK(histogram_rank(NAN, 10) == 1, "q NaN");
 }
 
-/* Is `got` the report the header promises for order statistic `exact` of
- * a histogram whose maximum is max: at or above it, by less than 1/128 of
- * it (the maximum itself for an overflowed value)? */
+/* Is `got` what the header promises for order statistic `exact`: at or
+ * above it by less than 1/128 of it (the maximum `max` itself for an
+ * overflowed value)? */
 static int
 within(uint64_t got, uint64_t exact, uint64_t max)
 {
     if (exact > HIST_VALUE_MAX) {
         return got == max;
     }
-    return got >= exact && (got == exact || (got - exact) * HIST_SUB < exact);
+    return got >= exact && (got == exact || (got - exact) * 128 < exact);
 }
 
 /* h holds exactly the n values v (sorted here): check every statistic. */
@@ -144,6 +145,11 @@ check_against(const char *name, const struct histogram *h, uint64_t *v, size_t n
         }
     }
     CHECK(bad == 0, "%s: %u quantiles off the order statistic by 1/128 or more", name, bad);
+    CHECK(histogram_value_at(h, 1.0) == v[n - 1], "%s: q 1 is not the maximum", name);
+    for (bad = 0, i = 1; i <= 1000; i++) {
+        bad += histogram_value_at(h, i / 1000.0) > v[n - 1];
+    }
+    CHECK(bad == 0, "%s: %u quantiles above the maximum", name, bad);
     histogram_summarize(h, &s);
     CHECK(s.count == n && s.min == v[0] && s.max == v[n - 1]
           && s.p50 == histogram_value_at(h, 0.5) && s.p90 == histogram_value_at(h, 0.9)

@@ -56,7 +56,6 @@ test_errors(void)
     expect_error("", "size distribution \"\": empty (known kinds: fixed:S, "
                  "uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA])");
     expect_error("gauss:1:2", "size distribution \"gauss:1:2\": unknown kind \"gauss\" " KNOWN);
-    expect_error("twitter:12", "size distribution \"twitter:12\": unknown kind \"twitter\" " KNOWN);
     expect_error(" fixed:1", "size distribution \" fixed:1\": unknown kind \" fixed\" " KNOWN);
     expect_error("Fixed:1", "size distribution \"Fixed:1\": unknown kind \"Fixed\" " KNOWN);
     expect_error("fixed", "size distribution \"fixed\": expected fixed:S");

@@ -134,10 +134,14 @@ uint64_t histogram_max(const struct histogram *h);
 double histogram_mean(const struct histogram *h);
 
 /* The rank of the q-quantile among n values: max(1, ceil(q n)), q clamped to
- * [0, 1], 0 if n is 0.  The product is rounded down by a relative 2^-50
- * before the ceiling, so that a decimal q whose double lies a hair above it
- * (0.999, 0.9) gives the rank it names; for n < 2^40 that changes no rank
- * of an exact q. */
+ * [0, 1], 0 if n is 0.  The product is lowered by a relative 2^-50 before
+ * the ceiling, so that a decimal q whose double lies a hair above it gives
+ * the rank it names (0.035 * 200 is 7.000000000000001 in doubles; the rank
+ * is 7, not 8).  For n < 2^38 every k / 1000.0 gives ceil(k n / 1000)
+ * exactly: a fraction of k n / 1000 is a multiple of 1/1000, far above the
+ * rounding of q and of the product (a few 2^-53 n) and the 2^-50 n taken
+ * off.  The price is that a q n within a relative 2^-50 above an integer
+ * counts as the integer, far below anything a measurement can tell. */
 uint64_t histogram_rank(double q, uint64_t n);
 
 /* The q-quantile as defined at the top: the upper bound of the bucket
