@@ -21,7 +21,8 @@
 const char sizes_help[] =
     "  fixed:S          always S bytes\n"
     "  uniform:MIN:MAX  uniform in [MIN, MAX] bytes\n"
-    "  pow2:MIN:MAX     powers of two in [MIN, MAX] (powers of two), each exponent equally likely\n"
+    "  pow2:MIN:MAX     powers of two in [MIN, MAX] (both powers of two), every\n"
+    "                   exponent equally likely\n"
     "  etc[:THETA]      memcached ETC key + value sizes (Atikoglu et al. 2012, mutilate);\n"
     "                   THETA, the value tail's location: 15 (default, mutilate) or 0 (the paper)\n";
 

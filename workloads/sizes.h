@@ -62,8 +62,8 @@ struct size_dist {
 /* memcached's longest key, the cap of `etc`'s key length. */
 #define SIZES_ETC_KEY_MAX 250
 
-/* The syntax, for a command's --help: one line per kind, each starting
- * with two spaces and ending in a newline. */
+/* The syntax, for a command's --help: each kind with what it means, every
+ * line indented by two spaces and ending in a newline. */
 extern const char sizes_help[];
 
 /* A size: decimal with an optional k/K, m/M or g/G suffix (binary), fitting
