@@ -281,9 +281,9 @@ capture_report(const char *shown, const char *path)
     }
     fflush(stdout);
     fprintf(stderr, "capture: %s: %zu ops (%zu allocations, %zu frees), peak live "
-            "%zu blocks (%llu bytes), %zu blocks (%llu bytes) live at the end\n",
-            shown, s.ops, s.allocs, s.frees, s.peak_blocks,
-            (unsigned long long) s.peak_bytes, s.live_blocks,
+            "%zu block%s (%llu bytes), %zu block%s (%llu bytes) live at the end\n",
+            shown, s.ops, s.allocs, s.frees, s.peak_blocks, s.peak_blocks == 1 ? "" : "s",
+            (unsigned long long) s.peak_bytes, s.live_blocks, s.live_blocks == 1 ? "" : "s",
             (unsigned long long) s.live_bytes);
     return 0;
 }

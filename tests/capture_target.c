@@ -20,7 +20,9 @@
  * (the threads' TLS blocks).  The threads start together at a barrier and
  * interleave; each stream's order is its thread's program order.  The
  * program writes with write(2) and formats into static buffers: stdio
- * would allocate.  It exits 0 if every call returned what the C library
+ * would allocate.  Before the fork it closes every descriptor above
+ * stderr (the library's too) and opens a file that takes the number; after
+ * it, a vfork() child ends by _exit.  It exits 0 if every call returned what the C library
  * promises (calloc's zeroes, realloc's contents, alignments, NULLs), 1
  * otherwise; the child ends by _exit, which the library must flush in.
  *
@@ -42,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -309,10 +312,11 @@ main(int argc, char **argv)
 {
     struct target_log *l = &log_main;
     pthread_t          th[2];
-    char              *m1, *c1, *keep;
+    char              *m1, *c1, *m2, *keep, decoy_path[4096];
     size_t             i, page = (size_t) sysconf(_SC_PAGESIZE);
+    struct stat        st;
     pid_t              pid;
-    int                fd, status;
+    int                fd, decoy, status;
 
     if (argc == 4 && strcmp(argv[1], "--stress") == 0) {
         return stress(argv[2], argv[3]);
@@ -344,6 +348,20 @@ main(int argc, char **argv)
         pthread_join(th[i], NULL);
     }
 
+    /* Every descriptor above stderr closed, the library's among them, and
+     * its number given to a file of the program's: the trace must go on
+     * in the trace file, and nothing into this one. */
+    for (fd = 3; fd < 1024; fd++) {
+        close(fd);
+    }
+    snprintf(decoy_path, sizeof(decoy_path), "%s.decoy", argv[1]);
+    decoy = open(decoy_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    expect(decoy >= 0, "cannot create the decoy file");
+    m2 = malloc(1019);
+    say(l, "main a m2 1019\n");
+    free(m2);
+    say(l, "main f m2\n");
+
     pid = fork();
     if (pid == 0) {
         target_child(keep);
@@ -361,11 +379,20 @@ main(int argc, char **argv)
     say(l, "pid %ld\n", (long) pid);
     free(keep);
     say(l, "main f keep\n");
+    /* A vfork() child that ends by _exit shares this buffer (holding the
+     * free just made): it must leave it alone. */
+    pid = vfork();
+    if (pid == 0) {
+        _exit(0);
+    }
+    expect(pid > 0 && waitpid(pid, &status, 0) == pid, "vfork failed");
     free(m1);
     say(l, "main f m1\n");
     free(c1);
     say(l, "main f c1\n");
 
+    expect(fstat(decoy, &st) == 0 && st.st_size == 0, "the trace went into the decoy file");
+    close(decoy);
     fd = open(argv[1], O_WRONLY | O_APPEND);
     expect(fd >= 0, "cannot open the expectations file");
     put(fd, l);

@@ -185,7 +185,7 @@ part_target() {
     # The report: one line per file, the parent's first, counts that add up.
     checks=$((checks + 1))
     ops=$(grep -c '^[af] ' "$T/t.trace")
-    grep -Eq "^capture: $T/t.trace: $ops ops \([0-9]+ allocations, [0-9]+ frees\), peak live [0-9]+ blocks \([0-9]+ bytes\), [0-9]+ blocks \([0-9]+ bytes\) live at the end\$" "$T/err" \
+    grep -Eq "^capture: $T/t.trace: $ops ops \([0-9]+ allocations, [0-9]+ frees\), peak live [0-9]+ blocks? \([0-9]+ bytes\), [0-9]+ blocks? \([0-9]+ bytes\) live at the end\$" "$T/err" \
         || fail "no report line for the parent with $ops ops: $(cat "$T/err")"
     grep -q "^capture: $T/t.trace.$child: " "$T/err" || fail "no report line for the child: $(cat "$T/err")"
     [ "$(wc -l < "$T/err")" -eq 2 ] || fail "report is not two lines: $(cat "$T/err")"

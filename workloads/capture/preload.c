@@ -83,7 +83,9 @@
  * while the library is itself inside a heap call (its setenv, its
  * pthread_atfork, a real allocator that calls malloc) goes straight to the
  * real function, unrecorded.  A process made by raw clone() without
- * fork's handlers records nothing: it would write into its parent's file.
+ * fork's handlers records nothing: it would write into its parent's file;
+ * nor does the child of a vfork() that calls _exit (it shares its parent's
+ * buffer).
  */
 #define _GNU_SOURCE                 /* RTLD_NEXT */
 #include <dlfcn.h>
@@ -995,7 +997,9 @@ capture_exit_flush(void)
     if (__atomic_load_n(&capture_resolved, __ATOMIC_ACQUIRE) != 2) {
         capture_resolve();
     }
-    if (__atomic_load_n(&cap.on, __ATOMIC_RELAXED)
+    /* A vfork() child shares its parent's memory: it must leave the
+     * parent's buffer alone (its exec failed, or it never execs). */
+    if (__atomic_load_n(&cap.on, __ATOMIC_RELAXED) && getpid() == cap.pid
         && pthread_mutex_trylock(&cap.lock) == 0)
     {
         capture_busy++;
