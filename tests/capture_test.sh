@@ -293,7 +293,7 @@ part_errors() {
 
     # CMD's status is the command's; a signal is 128 + N, with a message.
     checks=$((checks + 1))
-    "$B" capture -o "$T/x" -- sh -c 'exit 7' > "$T/out" 2> "$T/err"
+    "$B" capture --output="$T/x" -- sh -c 'exit 7' > "$T/out" 2> "$T/err"
     rc=$?
     [ $rc -eq 7 ] || fail "sh -c 'exit 7' under capture exited $rc: $(cat "$T/err")"
     grep -Eq "^capture: $T/x: [0-9]+ ops " "$T/err" || fail "no report after exit 7: $(cat "$T/err")"

@@ -41,7 +41,9 @@
  * it (a C library calling its own free internally; none is known in
  * glibc): its old ID gets its `f` just before the new `a`, and the end
  * line counts it as "not seen".  pvalloc's SIZE is its request
- * rounded up to the page size, which is what it allocates.
+ * rounded up to the page size, which is what it allocates.  No `pages`
+ * line is written (a program has no zone): `shmbench replay` needs
+ * --zone-size for the allocators that take page counts (slab, nginx).
  *
  * Threads.  One lock covers the pointer-to-ID map, the ID counter and the
  * output buffer, so the file is one sequence that every thread's calls
@@ -106,7 +108,7 @@
 
 #define CAPTURE_PUBLIC     __attribute__((visibility("default")))
 #define CAPTURE_BUF_BYTES  (1u << 20)
-#define CAPTURE_LINE_MAX   96            /* the longest line a record makes */
+#define CAPTURE_LINE_MAX   256           /* room for the longest line (the end line: ~210) */
 #define CAPTURE_BOOT_BYTES (64u << 10)   /* what dlsym may need before malloc is found */
 #define CAPTURE_MAP_FIRST  (1u << 14)    /* entries of the first pointer map */
 #define CAPTURE_NAME_MAX   80            /* bytes of argv[0] in the header */
