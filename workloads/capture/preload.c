@@ -563,9 +563,14 @@ capture_map_take(uintptr_t p)
 
 /* ---- records ---- */
 
+/* errno as the real call left it: recording must not change what the
+ * program sees (a failed write would). */
+static __thread int capture_errno __attribute__((tls_model("initial-exec")));
+
 static void
 capture_lock(void)
 {
+    capture_errno = errno;
     pthread_mutex_lock(&cap.lock);
     capture_busy++;
 }
@@ -578,6 +583,7 @@ capture_unlock(void)
     }
     capture_busy--;
     pthread_mutex_unlock(&cap.lock);
+    errno = capture_errno;
 }
 
 /* An allocation by `fn` of `size` bytes (alignment `align`, 0 if none)
