@@ -88,11 +88,13 @@ int cmd_list(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 extern const char cmd_list_help[];
 extern const char cmd_replay_help[];
 extern const char cmd_stat_help[];
 extern const char cmd_bench_help[];
+extern const char cmd_capture_help[];
 
 /* What `replay` (and `stat --after-replay`) is asked to do. */
 struct replay_opts {

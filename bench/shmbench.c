@@ -21,6 +21,7 @@ static const struct command commands[] = {
     { "replay", cmd_replay, cmd_replay_help, "replay an allocation trace over an allocator" },
     { "stat",   cmd_stat,   cmd_stat_help,   "a zone's pages and slots, like tengine's slab_stat" },
     { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators" },
+    { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
