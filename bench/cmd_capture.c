@@ -66,9 +66,9 @@ const char cmd_capture_help[] =
     "LD_PRELOAD (the library first, then any LD_PRELOAD already set),\n"
     "SHMBENCH_CAPTURE=FILE and SHMBENCH_CAPTURE_PID (shmbench's environment\n"
     "holds the GLIBC_TUNABLES setting it restarts itself with, which only\n"
-    "reserves thread-local storage).  Put '--' before CMD if\n"
-    "CMD's arguments hold -h or --help: shmbench reads those as its own up\n"
-    "to a '--'.  Afterwards each file written is checked as 'replay' reads it\n"
+    "reserves thread-local storage).  capture's options end at CMD (or at\n"
+    "'--'): what follows, -h and --help included, is CMD's.  Afterwards\n"
+    "each file written is checked as 'replay' reads it\n"
     "and summed up on stderr: ops, allocations, frees, peak live blocks and\n"
     "bytes.  A statically linked or setuid CMD cannot be traced (the loader\n"
     "does not preload into it); mmap, brk and sbrk are not heap calls and\n"
@@ -387,6 +387,10 @@ cmd_capture(int argc, char **argv)
         if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
+        }
+        if (cli_is_help(argv[i])) {
+            fputs(cmd_capture_help, stdout);
+            return 0;
         }
         if (cli_option(capture_cmd, argc, argv, &i, "-o", &val)
             || cli_option(capture_cmd, argc, argv, &i, "--output", &val))

@@ -14,14 +14,16 @@ struct command {
     int       (*run)(int argc, char **argv);
     const char *help;
     const char *summary;
+    int         own_help;   /* the command finds --help itself: its operands
+                               (capture's CMD ARGS) may hold one of their own */
 };
 
 static const struct command commands[] = {
-    { "list",   cmd_list,   cmd_list_help,   "the allocators built in, with their capabilities" },
-    { "replay", cmd_replay, cmd_replay_help, "replay an allocation trace over an allocator" },
-    { "stat",   cmd_stat,   cmd_stat_help,   "a zone's pages and slots, like tengine's slab_stat" },
-    { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators" },
-    { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace" },
+    { "list",   cmd_list,   cmd_list_help,   "the allocators built in, with their capabilities", 0 },
+    { "replay", cmd_replay, cmd_replay_help, "replay an allocation trace over an allocator", 0 },
+    { "stat",   cmd_stat,   cmd_stat_help,   "a zone's pages and slots, like tengine's slab_stat", 0 },
+    { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators", 0 },
+    { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace", 1 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -99,7 +101,7 @@ main(int argc, char **argv)
         }
         cli_usage_error(NULL, "unknown command '%s'", argv[1]);
     }
-    for (i = 2; i < argc; i++) {
+    for (i = 2; i < argc && !c->own_help; i++) {
         if (strcmp(argv[i], "--") == 0) {
             break;
         }

@@ -324,6 +324,9 @@ part_errors() {
     checks=$((checks + 1))
     "$B" capture -o "$T/x" -- sh -c 'echo "$1"' sh --help > "$T/out" 2> "$T/err"
     grep -qx -- '--help' "$T/out" || fail "CMD's --help after -- was not passed on: $(cat "$T/out")"
+    # Without '--' too: capture's options end at CMD.
+    "$B" capture -o "$T/x" sh -c 'echo "$1"' sh --help > "$T/out" 2> "$T/err"
+    grep -qx -- '--help' "$T/out" || fail "CMD's --help without -- was not passed on: $(cat "$T/out")"
 }
 
 case $PART in
