@@ -498,6 +498,9 @@ stat_print(struct zone *z, const struct zone *live, const struct allocator_ops *
 /* The lock this process holds, for the signal handler to give back. */
 static struct shmtx *stat_held;
 
+/* A deferred signal that came while waiting for or holding the lock. */
+static volatile sig_atomic_t stat_signal;
+
 static void
 stat_sigbus(int sig)
 {
@@ -582,7 +585,9 @@ stat_lock_writable(struct stat_ctx *c)
     return 0;
 }
 
-enum { STAT_LOCKED, STAT_BUSY, STAT_DEAD };
+/* What waiting for the lock ended in; STAT_STOPPED: a signal came first
+ * (one that did not end the process: it waits again). */
+enum { STAT_LOCKED, STAT_BUSY, STAT_DEAD, STAT_STOPPED };
 
 /* Whether pid (a lock word's value) names no process.  Our own pid cannot
  * be in a lock we do not hold but by a dead process that had it before. */
@@ -605,6 +610,9 @@ stat_lock_spin(struct shmtx *m, uint64_t until)
     unsigned                     i;
 
     do {
+        if (stat_signal != 0) {
+            return 0;
+        }
         for (i = 0; i < 256; i++) {
             if (atomic_load_explicit(&w->lock, memory_order_relaxed) == 0
                 && shmtx_trylock(m))
@@ -623,8 +631,9 @@ stat_lock_spin(struct shmtx *m, uint64_t until)
  * Take the lock, trying for at most wait_ms: STAT_LOCKED; STAT_BUSY, *holder
  * the last pid seen holding it and *many set if more than one was; or
  * STAT_DEAD at once when it is held by a pid that names no process (read
- * twice: a holder that exits after its unlock is not dead in the lock).
- * Watching the word takes a CPU: it alternates with short sleeps.
+ * twice: a holder that exits after its unlock is not dead in the lock), or
+ * STAT_STOPPED when a deferred signal came.  Watching the word takes a CPU:
+ * it alternates with short sleeps.
  */
 static int
 stat_lock_take(struct shmtx *m, uint64_t wait_ms, uint64_t *holder, int *many)
@@ -637,6 +646,9 @@ stat_lock_take(struct shmtx *m, uint64_t wait_ms, uint64_t *holder, int *many)
     for ( ;; ) {
         if (shmtx_trylock(m)) {
             return STAT_LOCKED;
+        }
+        if (stat_signal != 0) {
+            return STAT_STOPPED;
         }
         owner = (uint64_t) shmtx_owner(m);
         if (owner != 0) {
@@ -790,16 +802,64 @@ stat_copy_zone(struct stat_ctx *c, struct stat_copy *cp, int touch)
     }
 }
 
+/* The signals that end or stop a process from the terminal or the system:
+ * caught while stat waits for or holds the lock, and acted on after. */
+static const int stat_deferred[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+#define STAT_NDEFERRED (sizeof(stat_deferred) / sizeof(stat_deferred[0]))
+
+static void
+stat_on_signal(int sig)
+{
+    stat_signal = sig;
+}
+
+/* Catch the deferred signals that are not ignored (old: their actions), and
+ * SIGSEGV, which gives the lock back. */
+static void
+stat_signals_catch(struct sigaction *old, struct sigaction *old_segv)
+{
+    struct sigaction sa;
+    unsigned         i;
+
+    stat_signal = 0;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = stat_on_signal;
+    for (i = 0; i < STAT_NDEFERRED; i++) {
+        sigaction(stat_deferred[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN) {
+            sigaction(stat_deferred[i], &sa, NULL);
+        }
+    }
+    sa.sa_handler = stat_sigsegv;
+    sigaction(SIGSEGV, &sa, old_segv);
+}
+
+/* Put the actions back, then act on a signal that came meanwhile. */
+static void
+stat_signals_release(const struct sigaction *old, const struct sigaction *old_segv)
+{
+    unsigned i;
+
+    sigaction(SIGSEGV, old_segv, NULL);
+    for (i = 0; i < STAT_NDEFERRED; i++) {
+        sigaction(stat_deferred[i], &old[i], NULL);
+    }
+    if (stat_signal != 0) {
+        raise(stat_signal);     /* SIGTSTP: we go on once continued */
+    }
+}
+
 /*
  * Copy the live zone into a, then b if not NULL, back to back: under the
  * zone's lock when there is one to take.  0, or the printed refusal's exit
- * code (the lock was busy or its holder dead).
+ * code (the lock was busy or its holder dead).  Between taking the lock and
+ * giving it back nothing but SIGKILL can end this process: the signals that
+ * would are acted on after, and a fault in the copy gives the lock back.
  */
 static int
 stat_take(struct stat_ctx *c, struct stat_copy *a, struct stat_copy *b)
 {
-    struct sigaction sa, old_segv;
-    sigset_t         async, saved;
+    struct sigaction old[STAT_NDEFERRED], old_segv;
     uint64_t         t0, t1, holder = 0;
     int              rc, many;
 
@@ -816,37 +876,24 @@ stat_take(struct stat_ctx *c, struct stat_copy *a, struct stat_copy *b)
         return 0;
     }
 
-    /* Nothing may stop or end us between taking the lock and giving it back
-     * but SIGKILL (and SIGSTOP); a fault in the copy gives it back. */
-    sigemptyset(&async);
-    sigaddset(&async, SIGINT);
-    sigaddset(&async, SIGTERM);
-    sigaddset(&async, SIGHUP);
-    sigaddset(&async, SIGQUIT);
-    sigaddset(&async, SIGTSTP);
-    sigaddset(&async, SIGPIPE);
-    sigprocmask(SIG_BLOCK, &async, &saved);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = stat_sigsegv;
-    sigaction(SIGSEGV, &sa, &old_segv);
-    stat_held = c->lock;
-
-    t0 = clock_ns();
-    rc = stat_lock_take(c->lock, c->o->wait_ms, &holder, &many);
-    t1 = clock_ns();
-    if (rc == STAT_LOCKED) {
-        stat_copy_zone(c, a, 0);
-        if (b) {
-            stat_copy_zone(c, b, 0);
+    do {
+        stat_signals_catch(old, &old_segv);
+        stat_held = c->lock;
+        t0 = clock_ns();
+        rc = stat_lock_take(c->lock, c->o->wait_ms, &holder, &many);
+        t1 = clock_ns();
+        if (rc == STAT_LOCKED) {
+            stat_copy_zone(c, a, 0);
+            if (b) {
+                stat_copy_zone(c, b, 0);
+            }
+            shmtx_unlock(c->lock);
         }
-        shmtx_unlock(c->lock);
-    }
-    stat_held = NULL;
-    c->read.wait_ns += t1 - t0;
-    c->read.hold_ns += rc == STAT_LOCKED ? clock_ns() - t1 : 0;
-
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigprocmask(SIG_SETMASK, &saved, NULL);
+        stat_held = NULL;
+        c->read.wait_ns += t1 - t0;
+        c->read.hold_ns += rc == STAT_LOCKED ? clock_ns() - t1 : 0;
+        stat_signals_release(old, &old_segv);
+    } while (rc == STAT_STOPPED);
     if (rc != STAT_LOCKED) {
         return stat_lock_refused(c, rc, holder, many);
     }

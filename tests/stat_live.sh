@@ -7,7 +7,8 @@
 #             every stat of a series succeeds, under the lock, none says
 #             corrupt; the zone is consistent once they stop
 #   busy      a live process holds the lock: "busy" within the --wait bound,
-#             exit 1; --no-lock reads it, naming the holder
+#             exit 1; SIGTERM ends a waiting stat at once; --no-lock reads
+#             it, naming the holder
 #   dead      the lock names a process that died holding it: said at once,
 #             not after the bound; --no-lock reads it; after a force-unlock
 #             stat takes the lock again
@@ -143,6 +144,18 @@ part_busy() {
     "$B" stat --no-lock "$name" > "$T/s" 2> "$T/e" || fail "--no-lock while held: $(cat "$T/e")"
     grep -qx "lock not taken: 1 copy read without it; the lock is held by pid $hpid" "$T/s" \
         || fail "--no-lock while held: $(tail -1 "$T/s")"
+    # A stat waiting for the lock ends on SIGTERM at once, not after --wait.
+    checks=$((checks + 1))
+    "$B" stat --wait 60000 "$name" > /dev/null 2>&1 &
+    spid=$!
+    sleep 0.5
+    t0=$(now_ms)
+    kill -TERM $spid
+    wait $spid
+    rc=$?
+    t1=$(now_ms)
+    [ $rc -eq 143 ] && [ $((t1 - t0)) -lt 2000 ] \
+        || fail "SIGTERM while waiting: exit $rc after $((t1 - t0)) ms"
     checks=$((checks + 1))
     [ "$(sum_zone "$name")" = "$before" ] || fail "a refused stat changed the zone"
     checks=$((checks + 1))
