@@ -478,6 +478,13 @@ fl_check_list(struct btag_check *c)
     return 0;
 }
 
+/* The lock in the zone header (btag_head), taken by every alloc and free. */
+static struct shmtx *
+freelist_lock(struct zone *z)
+{
+    return &((struct btag_head *) z->base)->mutex;
+}
+
 static int
 freelist_check(struct zone *z, FILE *report)
 {
@@ -498,6 +505,7 @@ const struct allocator_ops freelist_allocator = {
     .usable_size = freelist_usable_size,
     .stats = freelist_stats,
     .check = freelist_check,
+    .lock = freelist_lock,
     .alloc_locked = freelist_alloc_locked,
     .free_locked = freelist_free_locked,
     .data_offset = btag_data_offset,

@@ -568,6 +568,13 @@ tl_check_lists(struct btag_check *c)
     return rc;
 }
 
+/* The lock in the zone header (btag_head), taken by every alloc and free. */
+static struct shmtx *
+tlsf_lock(struct zone *z)
+{
+    return &((struct btag_head *) z->base)->mutex;
+}
+
 static int
 tlsf_check(struct zone *z, FILE *report)
 {
@@ -587,6 +594,7 @@ const struct allocator_ops tlsf_allocator = {
     .usable_size = tlsf_usable_size,
     .stats = tlsf_stats,
     .check = tlsf_check,
+    .lock = tlsf_lock,
     .alloc_locked = tlsf_alloc_locked,
     .free_locked = tlsf_free_locked,
     .data_offset = btag_data_offset,

@@ -302,6 +302,16 @@ lfslab_counter(struct zone *z, const char *name)
     return UINT64_MAX;
 }
 
+/*
+ * .lock is page_lock.  Its holder excludes the page-run allocator, the large
+ * requests, new small pages and scavenging: a copy taken under it has the
+ * free runs, the run descriptors, free_pages and every page's kind, class
+ * and chunk geometry as one consistent state.  It does not stop the small
+ * path, which takes no lock: chunk chains, anchors, slots, reserves,
+ * partial stacks and the per-worker counters may be caught mid-operation,
+ * so a reader that copies under it validates the copy (check) and copies
+ * again if it fails.
+ */
 const struct allocator_ops lfslab_allocator = {
     .name = "lfslab",
     .summary = "nginx's 2^n slots with no lock on the small path (per-worker pages, "
@@ -318,6 +328,7 @@ const struct allocator_ops lfslab_allocator = {
     .usable_size = lfslab_usable_size,
     .stats = lfslab_stats,
     .check = lfslab_check,
+    .lock = lfslab_page_lock,
     .data_offset = lfslab_data_offset,
     .each_free_run = lfslab_each_free_run,
 };

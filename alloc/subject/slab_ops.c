@@ -130,6 +130,14 @@ slab_ops_check(struct zone *z, FILE *report)
     return slab_check((const struct slab_pool *) z->base, z->size, report);
 }
 
+/* The pool's mutex, which every path that changes the pool takes (nginx's
+ * ngx_slab_alloc and ngx_slab_free lock it around the _locked forms). */
+static struct shmtx *
+slab_ops_lock(struct zone *z)
+{
+    return &((struct slab_pool *) z->base)->mutex;
+}
+
 static size_t
 slab_ops_data_offset(struct zone *z)
 {
@@ -175,6 +183,7 @@ const struct allocator_ops slab_allocator = {
     .usable_size = slab_ops_usable_size,
     .stats = slab_ops_stats,
     .check = slab_ops_check,
+    .lock = slab_ops_lock,
     .alloc_locked = slab_ops_alloc_locked,
     .free_locked = slab_ops_free_locked,
     .data_offset = slab_ops_data_offset,

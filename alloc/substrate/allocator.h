@@ -131,6 +131,16 @@ struct allocator_ops {
      * first violation in diag and, if report is not NULL, written there. */
     int    (*check)(struct zone *z, FILE *report);
 
+    /* Optional; NULL: the allocator has no lock a process that attached the
+     * zone by name can take.  The zone's lock (substrate/shmtx.h), inside
+     * z's region; only its address is computed, nothing is read or taken.
+     * Its holder excludes every process that changes what stats() and
+     * check() read through a locking path (an allocator with lock-free paths
+     * says beside its ops table what those may change meanwhile).  `stat` takes
+     * it while it copies a live zone; the driver reads the lock's counters
+     * through it. */
+    struct shmtx *(*lock)(struct zone *z);
+
     /* Optional; NULL: not applicable. */
     void  *(*alloc_locked)(struct zone *z, size_t size);  /* nginx's _locked forms: */
     int    (*free_locked)(struct zone *z, void *p);       /* caller holds the lock */
