@@ -21,6 +21,7 @@ static const struct command commands[] = {
     { "replay", cmd_replay, cmd_replay_help, "replay an allocation trace over an allocator" },
     { "stat",   cmd_stat,   cmd_stat_help,   "a zone's pages and slots, like tengine's slab_stat" },
     { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators" },
+    { "run",    cmd_run,    cmd_run_help,    "one workload in forked workers, results to a directory" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -43,6 +44,18 @@ usage(FILE *out)
     fputs("\n"
           "Errors print 'shmbench: <what>: <why>' on stderr; the exit status is\n"
           "0 on success, 1 on a runtime failure, 2 on a usage error.\n", out);
+    return 0;
+}
+
+/* A command's help; run's ends with the workloads, read from their
+ * registry so that the list cannot fall behind. */
+static int
+help(const struct command *c)
+{
+    fputs(c->help, stdout);
+    if (c->run == cmd_run) {
+        cli_print_workloads(stdout);
+    }
     return 0;
 }
 
@@ -88,8 +101,7 @@ main(int argc, char **argv)
         if (c == NULL) {
             cli_usage_error(NULL, "unknown command '%s'", argv[2]);
         }
-        fputs(c->help, stdout);
-        return 0;
+        return help(c);
     }
     c = find(argv[1]);
     if (c == NULL) {
@@ -103,8 +115,7 @@ main(int argc, char **argv)
             break;
         }
         if (cli_is_help(argv[i])) {
-            fputs(c->help, stdout);
-            return 0;
+            return help(c);
         }
     }
     return c->run(argc - 1, argv + 1);
