@@ -568,7 +568,8 @@ run_sample(struct master *m, void *arg)
 static const char run_csv_header[] =
     "allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,"
     "fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,"
-    "live_bytes,granted_bytes,peak_live_bytes,internal_frag,fill_at_fail_bytes,"
+    "live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,"
+    "fill_at_fail_bytes,"
     "lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,"
     "lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,"
     "lock_hold_samples,footprint_bytes,data_bytes,free_bytes,largest_free_bytes,"
@@ -620,9 +621,10 @@ run_csv_counts(FILE *f, const struct wl_counters *k, const char *in_transit, dou
     } else {
         fputs(",,", f);
     }
-    fprintf(f, "%llu,%llu,%llu,%llu,", (unsigned long long) k->live_blocks,
+    fprintf(f, "%llu,%llu,%llu,%llu,%llu,%llu,", (unsigned long long) k->live_blocks,
             (unsigned long long) k->live_bytes, (unsigned long long) k->granted_bytes,
-            (unsigned long long) k->peak_live);
+            (unsigned long long) k->peak_live, (unsigned long long) k->held_blocks,
+            (unsigned long long) k->held_bytes);
     if (k->granted_bytes > 0) {
         fprintf(f, "%.6f,", 1.0 - (double) k->live_bytes / (double) k->granted_bytes);
     } else {
@@ -948,10 +950,10 @@ run_write_meta(struct run_state *r)
     if (f == NULL) {
         return CLI_EXIT_FAIL;
     }
-    fputs("{\n  \"command\": [", f);
+    fputs("{\n  \"command\": [\"shmbench\"", f);
     for (i = 0; i < o->argc; i++) {
-        fputs(i ? ", " : "", f);
-        run_json_string(f, i == 0 ? "shmbench run" : o->argv[i]);
+        fputs(", ", f);
+        run_json_string(f, o->argv[i]);
     }
     fputs("],\n", f);
     run_json_git(f);
