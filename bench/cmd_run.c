@@ -424,8 +424,12 @@ run_ready(struct wl_ctx *c)
     struct run_state *r = c->driver;
 
     /* ops counts the measured part only (the set-up's allocations stay in
-     * allocs, live and fails), as the lock counters do from the release. */
+     * allocs, live and fails), as the lock counters do from the release;
+     * so does the op budget, which counts ops and fails. */
     __atomic_store_n(&c->cnt->ops, 0, __ATOMIC_RELAXED);
+    if (c->max_ops != 0) {
+        c->max_ops += c->cnt->fails;
+    }
     master_ready(&r->m);
     if (r->o->seconds > 0) {
         c->end_ns = clock_ns() + (uint64_t) (r->o->seconds * 1e9);
@@ -572,7 +576,8 @@ static const char run_csv_header[] =
     "fill_at_fail_bytes,"
     "lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,"
     "lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,"
-    "lock_hold_samples,footprint_bytes,data_bytes,free_bytes,largest_free_bytes,"
+    "lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,"
+    "largest_free_bytes,"
     "external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,"
     "resident_bytes\n";
 
@@ -663,14 +668,18 @@ static void
 run_csv_zone(FILE *f, struct run_state *r, const struct alloc_stats *st,
     const struct wl_counters *all)
 {
-    long long resident = zone_resident(master_zone(&r->m));
+    const struct allocator_ops *ops = r->o->ops;
+    long long                   resident = zone_resident(master_zone(&r->m));
 
     if (st == NULL) {
-        fputs(",,,,,", f);
+        fputs(",,,,,,", f);
     } else {
-        fprintf(f, "%llu,%llu,%llu,%llu,", (unsigned long long) st->footprint,
-                (unsigned long long) st->data_bytes, (unsigned long long) st->free_bytes,
-                (unsigned long long) st->largest_free);
+        fprintf(f, "%llu,", (unsigned long long) st->footprint);
+        if (ops->data_offset) {
+            fprintf(f, "%zu", ops->data_offset(master_zone(&r->m)));
+        }
+        fprintf(f, ",%llu,%llu,%llu,", (unsigned long long) st->data_bytes,
+                (unsigned long long) st->free_bytes, (unsigned long long) st->largest_free);
         if (st->free_bytes > 0 && st->largest_free > 0) {
             fprintf(f, "%.6f,", 1.0 - (double) st->largest_free / (double) st->free_bytes);
         } else {
@@ -726,7 +735,7 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
         one[w] = z->ctl->lockstat[w];
         run_csv_lock(f, one, have, (unsigned) r->m.w[w].held_lock);
         forced += (unsigned) r->m.w[w].held_lock;
-        fputs(",,,,,,,,\n", f);
+        fputs(",,,,,,,,,\n", f);      /* the zone's columns: the all row's */
     }
     snprintf(transit, sizeof(transit), "%llu", (unsigned long long) in_transit);
     run_csv_lead(f, r, "all", "", r->m.failed ? "failed" : "ok");

@@ -665,7 +665,8 @@ master_sample_stats(struct master *m, struct alloc_stats *out)
 int
 master_final_stats(struct master *m, struct alloc_stats *out)
 {
-    if (m->alive > 0 || !master_zone_safe(m)) {
+    /* A private heap's stats, read here, would be the master's heap. */
+    if (m->alive > 0 || !master_zone_safe(m) || !(m->o.ops->caps & ALLOC_IN_SHM)) {
         return -1;
     }
     m->o.ops->stats(&m->zone, out);

@@ -154,7 +154,8 @@ const _Atomic unsigned *master_stop_flag(struct master *m);
 int master_sample_stats(struct master *m, struct alloc_stats *out);
 
 /* After master_run: the allocator's stats (0), or -1 when reading the zone
- * is not safe (a worker ended abnormally and its lock cannot be seen). */
+ * is not safe (a worker ended abnormally and its lock cannot be seen) or
+ * would not describe the workers (a private heap: the master's own). */
 int master_final_stats(struct master *m, struct alloc_stats *out);
 
 /* Unmap the zone (keeping a kept name, which it reports), the area; then,

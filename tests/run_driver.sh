@@ -3,12 +3,14 @@
 # `bench --procs`, one PART per ctest:
 #
 #   cli        --help and `list --workloads` list every workload with its
-#              parameters; usage errors (exit 2) and refused caps (exit 1)
+#              parameters; the progress line on a terminal and only there;
+#              usage errors (exit 2) and refused caps (exit 1)
 #              with their messages, before anything runs (no result
-#              directory, no zone file); the default result directory;
+#              directory made); the default result directory;
 #              --keep keeps a named zone; a zone beyond RAM and swap is
 #              refused with a message naming --noreserve
-#   workloads  churn (own and remote frees) and fill, briefly, on slab and
+#   workloads  the sampler's rows (the allocator's figures under its lock);
+#              churn (own and remote frees) and fill, briefly, on slab and
 #              tlsf with 2 workers: exit 0, the zone consistent (the master
 #              checks it), the merged counters against independent counts
 #              (allocations - frees = blocks the workers' own tables hold +
@@ -16,8 +18,9 @@
 #              every runs.csv row has the documented columns, the all row
 #              is the sum of the worker rows, timeseries.csv's ops never
 #              decrease, meta.json is JSON with every parameter
-#   crash      a worker killed before the barrier, a worker killed holding
-#              the zone lock (on slab and on tlsf, and under bench --procs),
+#   crash      a worker killed before the barrier (also with --survive: the
+#              others finish), a worker killed holding the zone lock (on
+#              slab and on tlsf, and under bench --procs),
 #              the master killed (SIGKILL) and signalled (SIGTERM with a
 #              kept zone): each run ends within a timeout, with the run
 #              written as failed where a master is left to write it, no
@@ -77,7 +80,7 @@ col() {
 }
 
 # The documented columns of runs.csv (docs/results.md), in order.
-RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
+RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
 TS_COLUMNS="t_s,ops,allocs,frees,fails,live_bytes,granted_bytes,footprint_bytes,resident_bytes,free_bytes,largest_free_bytes,stats"
 
 # files_ok DIR PROCS: the three files, their columns, the all row's sums.
@@ -89,8 +92,8 @@ files_ok() {
     done
     [ "$(head -n 1 "$d/runs.csv")" = "$RUNS_COLUMNS" ]; ok $? "$d/runs.csv: header differs"
     [ "$(head -n 1 "$d/timeseries.csv")" = "$TS_COLUMNS" ]; ok $? "$d/timeseries.csv: header differs"
-    n=$(awk -F, 'NR > 1 && NF != 46 { bad++ } END { print bad + 0 }' "$d/runs.csv")
-    [ "$n" = 0 ]; ok $? "$d/runs.csv: $n rows without 46 columns"
+    n=$(awk -F, 'NR > 1 && NF != 47 { bad++ } END { print bad + 0 }' "$d/runs.csv")
+    [ "$n" = 0 ]; ok $? "$d/runs.csv: $n rows without 47 columns"
     n=$(awk -F, 'NR > 1 && NF != 12 { bad++ } END { print bad + 0 }' "$d/timeseries.csv")
     [ "$n" = 0 ]; ok $? "$d/timeseries.csv: $n rows without 12 columns"
     [ "$(wc -l <"$d/runs.csv")" = $((procs + 2)) ]; ok $? "$d/runs.csv: not $procs worker rows and all"
@@ -215,6 +218,18 @@ cli)
     expect 2 "shmbench: unknown option '--frob' for run (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn --frob
 
+    # The progress line: on a terminal only.
+    if command -v script >/dev/null 2>&1; then
+        script -qc "'$B' run --alloc slab --workload churn --seconds 0.6 --out '$T/tty'" \
+            /dev/null >"$T/tty.out" 2>&1
+        grep -q "run: 0\.[0-9] s, [0-9]* ops, [0-9.]* Mops/s" "$T/tty.out"
+        ok $? "no progress line on a terminal: $(cat "$T/tty.out")"
+    else
+        echo "skip: no script(1) to give run a terminal"
+    fi
+    "$B" run --alloc slab --workload churn --seconds 0.6 --out "$T/notty" >"$T/out" 2>"$T/err"
+    [ ! -s "$T/err" ]; ok $? "a progress line on a file: $(cat "$T/err")"
+
     # Refused caps: exit 1, before anything runs (no directory made).
     if "$B" list | grep -q '^jemalloc-shm '; then
         expect 1 "shmbench: run: churn:remote=50 frees blocks in another process than the one that allocated them, and jemalloc-shm has no cross-process free (see 'shmbench list')" \
@@ -265,6 +280,18 @@ cli)
     ;;
 
 workloads)
+    for a in slab tlsf; do
+        # The sampler: rows while the workers run, with the allocator's
+        # figures taken under its lock.
+        d=$T/$a-sampled
+        "$B" run --alloc $a --workload churn --procs 2 --seconds 0.5 --sample-ms 20 \
+            --out "$d" >"$T/out" 2>"$T/err"
+        ok $? "$a sampled churn failed: $(cat "$T/err")"
+        files_ok "$d" 2
+        n=$(awk -F, 'NR > 1 && $12 == 1 && $8 > 0 && $9 > 0 { n++ } END { print n + 0 }' \
+            "$d/timeseries.csv")
+        [ "$n" -ge 5 ]; ok $? "$a: $n sampled rows with the allocator's figures, want 5 or more"
+    done
     for a in slab tlsf; do
         d=$T/$a-churn
         "$B" run --alloc $a --workload churn:live=500 --procs 2 --ops 100000 --sample-ms 1 \
@@ -318,6 +345,16 @@ crash)
         ok $? "$a: the zone's state is not reported consistent: $(cat "$T/err")"
         [ "$(col "$d/runs.csv" all lock_force_unlocks)" = 1 ]; ok $? "$a: force-unlocks not 1"
         files_ok "$d" 2
+    done
+
+    # --survive: the others run to their end; the run is still failed.
+    d=$T/survive
+    SHMBENCH_TEST_KILL=1:barrier timeout 20 "$B" run --alloc slab --workload churn \
+        --procs 3 --ops 100000 --survive --out "$d" >"$T/out" 2>"$T/err"
+    [ $? = 1 ]; ok $? "--survive: the run did not end with 1"
+    for w in 0 2; do
+        [ "$(col "$d/runs.csv" $w status)" = ok ]; ok $? "--survive: worker $w did not finish"
+        [ "$(col "$d/runs.csv" $w ops)" -ge 100000 ]; ok $? "--survive: worker $w stopped early"
     done
 
     # bench --procs no longer hangs on that death.

@@ -119,17 +119,17 @@ wl_alloc(struct wl_ctx *c, size_t size, uint64_t *granted)
     void               *p = c->ops->alloc(c->zone, size);
     uint64_t            g;
 
-    wl_add(&k->ops, 1);
     if (p == NULL) {
+        wl_add(&k->fails, 1);
         if (k->first_fail_op == 0) {
             k->fill_at_fail = k->live_bytes;
-            k->first_fail_op = k->ops;
+            k->first_fail_op = k->ops + k->fails;
         }
-        wl_add(&k->fails, 1);
         *granted = 0;
         return NULL;
     }
     g = c->ops->usable_size ? c->ops->usable_size(c->zone, p) : size;
+    wl_add(&k->ops, 1);
     wl_add(&k->allocs, 1);
     wl_add(&k->live_blocks, 1);
     wl_add(&k->live_bytes, size);

@@ -48,7 +48,7 @@
  * master.  Definitions in docs/results.md.
  */
 struct wl_counters {
-    uint64_t ops;            /* allocations tried + frees done */
+    uint64_t ops;            /* allocations + frees completed (docs/metrics.md) */
     uint64_t allocs;         /* allocations that succeeded */
     uint64_t frees;          /* frees done here (own blocks and handed-in ones) */
     uint64_t fails;          /* allocations that failed */
@@ -59,7 +59,7 @@ struct wl_counters {
     uint64_t granted_bytes;  /* their usable_size (the request if unknown) */
     uint64_t peak_live;      /* highest live_bytes seen */
     uint64_t fill_at_fail;   /* live_bytes when the first allocation failed */
-    uint64_t first_fail_op;  /* ops before the first failure + 1; 0: none */
+    uint64_t first_fail_op;  /* ops + fails at the first failure; 0: none */
     uint64_t held_blocks;    /* recount at the end from the worker's own table */
     uint64_t held_bytes;     /* requested bytes of those */
     uint64_t t_end;          /* clock_ns() when the measured loop ended */
@@ -136,13 +136,14 @@ struct wl_ctx {
     void                       *driver;    /* the driver's own, for ready */
 };
 
-/* Whether the measured loop ends now: the op budget is spent, or (checked
- * every 256 ops, as reading the clock costs about an op) the deadline has
- * passed or the master asks to stop. */
+/* Whether the measured loop ends now: the op budget is spent (ops and
+ * failed allocations: every attempt), or (checked every 256 attempts, as
+ * reading the clock costs about an op) the deadline has passed or the
+ * master asks to stop. */
 static inline int
 wl_should_stop(const struct wl_ctx *c)
 {
-    uint64_t n = c->cnt->ops;
+    uint64_t n = c->cnt->ops + c->cnt->fails;
 
     if (c->max_ops != 0 && n >= c->max_ops) {
         return 1;
@@ -170,8 +171,8 @@ wl_sub(uint64_t *field, uint64_t v)
                      __ATOMIC_RELAXED);
 }
 
-/* Allocate `size` bytes through the ops table and count it: one op, and a
- * success (live, granted, peak) or a failure (the fill at the first one).
+/* Allocate `size` bytes through the ops table and count it: an op (live,
+ * granted, peak) or a failure (the fill at the first one).
  * *granted gets the block's granted bytes.  NULL on failure. */
 void *wl_alloc(struct wl_ctx *c, size_t size, uint64_t *granted);
 
