@@ -37,6 +37,10 @@
 /* Trylock attempts of the sampler, 20 us apart, before it gives up. */
 #define MASTER_SAMPLE_TRIES 50
 
+/* The parts of the shared area start at this alignment: the largest that
+ * a counter in them asks for (struct shmtx_counters: two cache lines). */
+#define MASTER_ALIGN 128
+
 /* Barrier word values. */
 enum { MASTER_WAIT = 0, MASTER_GO = 1, MASTER_ABORT = 2 };
 
@@ -44,13 +48,13 @@ enum { MASTER_WAIT = 0, MASTER_GO = 1, MASTER_ABORT = 2 };
 enum { MASTER_FORKED = 0, MASTER_READY = 1 };
 
 /* The shared area: the barrier and the stop flag, then the caller's area,
- * then the slots, each part on its own cache lines. */
+ * then the slots, each part on its own cache lines (MASTER_ALIGN). */
 struct master_shared {
     _Atomic uint32_t go;            /* futex word: MASTER_WAIT, _GO, _ABORT */
     _Atomic unsigned stop;          /* non-zero: workers end their loop */
     _Atomic uint32_t state[MASTER_MAX_WORKERS];
     uint64_t         area_off, slot_off, slot_stride;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(MASTER_ALIGN)));
 
 /* The signal the master caught, 0 if none (set by the handler). */
 static volatile sig_atomic_t master_caught;
@@ -59,9 +63,9 @@ static const int master_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE 
 #define MASTER_NSIGNALS (sizeof(master_signals) / sizeof(master_signals[0]))
 
 static size_t
-master_round64(size_t v)
+master_round(size_t v)
 {
-    return (v + 63) & ~(size_t) 63;
+    return (v + MASTER_ALIGN - 1) & ~(size_t) (MASTER_ALIGN - 1);
 }
 
 static void
@@ -592,9 +596,9 @@ master_make_zone(struct master *m)
 static int
 master_make_area(struct master *m)
 {
-    size_t area_off = master_round64(sizeof(struct master_shared));
-    size_t stride = master_round64(m->o.slot_size ? m->o.slot_size : 64);
-    size_t slot_off = area_off + master_round64(m->o.area_size);
+    size_t area_off = master_round(sizeof(struct master_shared));
+    size_t stride = master_round(m->o.slot_size ? m->o.slot_size : 64);
+    size_t slot_off = area_off + master_round(m->o.area_size);
     void  *p;
 
     m->sh_size = slot_off + stride * m->o.procs;

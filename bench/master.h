@@ -80,6 +80,7 @@ struct master_opts {
     int                         survive;    /* let the others finish after a death */
     size_t                      area_size;  /* bytes of the caller's shared area */
     size_t                      slot_size;  /* bytes of each worker's slot */
+                                            /* (both zeroed, 128-byte aligned) */
     unsigned                    sample_ms;  /* sampler period; 0: no sampler */
     /* In the master, every sample_ms while the released workers run. */
     void                      (*sample)(struct master *m, void *arg);
