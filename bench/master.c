@@ -129,6 +129,9 @@ master_catch_signals(void)
     for (i = 0; i < MASTER_NSIGNALS; i++) {
         sigaction(master_signals[i], &sa, NULL);
     }
+    /* Reaping needs the children's exit statuses: SIGCHLD ignored (maybe
+     * inherited through exec) would have the kernel discard them. */
+    signal(SIGCHLD, SIG_DFL);
 }
 
 static void
@@ -331,7 +334,9 @@ master_ended(struct master *m, unsigned i, int st)
         return;
     }
     master_status_words(st, words, sizeof(words));
-    if (m->stopping && !(WIFEXITED(st))) {
+    if (m->escalated && WIFSIGNALED(st)
+        && (WTERMSIG(st) == SIGTERM || WTERMSIG(st) == SIGKILL))
+    {
         w->stopped = w->killed = 1; /* our SIGTERM or SIGKILL */
     } else {
         w->died = 1;
@@ -415,7 +420,8 @@ master_take_signal(struct master *m)
     }
     m->signal = sig;
     master_fail(m, "the master was interrupted by signal %d (%s)", sig, strsignal(sig));
-    cli_error("%s: %s", m->o.who, m->why);
+    cli_error("%s: the master was interrupted by signal %d (%s)", m->o.who, sig,
+              strsignal(sig));
     if (m->have_zone && m->zone.method == ZONE_POSIX && m->zone.owner) {
         zone_unlink(&m->zone);
     }
