@@ -587,7 +587,7 @@ master_make_zone(struct master *m)
     zone_set_flags(old);
     if (rc != 0) {
         return cli_error("%s: %s: %s%s", o->who, o->label, diag_last(),
-                         err == ENOMEM && !o->noreserve
+                         err == ENOMEM && !o->noreserve && o->method != ZONE_HUGETLB
                          ? " (the kernel will not commit RAM and swap for a zone this "
                            "large; --noreserve maps it without that promise)" : "");
     }

@@ -149,8 +149,9 @@ int zone_create(struct zone *z, enum zone_method method, size_t size,
  *                   killed instead of a refused mmap.
  *
  * Without it, a mapping the kernel will not promise to back is refused
- * with ENOMEM.  On any failure of zone_create errno is the failed call's,
- * so that a caller can explain it in its own terms.
+ * with ENOMEM.  When zone_create fails because the mapping itself (mmap,
+ * shmget) failed, errno is that call's, so that a caller can explain it in
+ * its own terms.
  */
 #define ZONE_NORESERVE 1u
 unsigned zone_set_flags(unsigned flags);
