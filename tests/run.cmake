@@ -14,3 +14,8 @@ foreach(_part cli workloads crash)
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_driver.sh $<TARGET_FILE:shmbench> ${_part})
   set_tests_properties(run_${_part} PROPERTIES TIMEOUT 120)
 endforeach()
+
+# The workload registry, the parameter tables, the handoff ring, and each
+# workload in one process over slab and tlsf, counted against its tables.
+shmbench_test(test_run_workloads LABELS unit
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_run_workloads.c)
