@@ -81,25 +81,23 @@ master_sleep_ms(unsigned ms)
 struct shmtx *
 master_zone_lock(struct zone *z)
 {
-    unsigned char *lo = z->base, *hi;
-    unsigned char *word;
-    struct shmtx  *m;
-    size_t         off, span;
+    uintptr_t     lo = (uintptr_t) z->base, hi = lo + z->size, want, word;
+    struct shmtx *m;
+    size_t        off, span;
 
     if (z->ops == NULL || !(z->ops->caps & ALLOC_LOCK_COUNTERS) || z->ctl == NULL) {
         return NULL;
     }
+    /* In integers: the words read at most offsets are not offsets at all. */
+    want = (uintptr_t) z->ctl->lockstat;
     span = z->size < 4096 ? z->size : 4096;
     for (off = 0; off + sizeof(*m) <= span; off += 8) {
         m = (struct shmtx *) (lo + off);
-        if ((char *) m + m->stats_rel != (char *) z->ctl->lockstat) {
+        if ((uintptr_t) m + (uintptr_t) m->stats_rel != want) {
             continue;
         }
-        word = (unsigned char *) m + m->lock_rel;
-        hi = z->base + z->size;
-        if (word >= lo && word + sizeof(struct shmtx_lockword) <= hi
-            && ((uintptr_t) word & 7) == 0)
-        {
+        word = (uintptr_t) m + (uintptr_t) m->lock_rel;
+        if (word >= lo && word + sizeof(struct shmtx_lockword) <= hi && (word & 7) == 0) {
             return m;
         }
     }
