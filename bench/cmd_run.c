@@ -130,6 +130,7 @@ struct run_state {
     uint64_t         last_progress;
     uint64_t         peak_footprint, peak_live;
     char             date[32];
+    int              made_out;       /* the directory was made by this run */
 };
 
 /* ---- options ---- */
@@ -368,6 +369,7 @@ run_make_out(struct run_state *r)
         if (snprintf(r->out, sizeof(r->out), "%s", o->out) >= (int) sizeof(r->out)) {
             return cli_error("run: --out path is too long");
         }
+        r->made_out = stat(r->out, &st) != 0;
         if (run_mkdirs(r->out) != 0) {
             return CLI_EXIT_FAIL;
         }
@@ -383,6 +385,7 @@ run_make_out(struct run_state *r)
         snprintf(r->out, sizeof(r->out), "results/runs/%.10s-%s-%s-%u", r->date,
                  o->ops->name, o->wl->name, n);
         if (mkdir(r->out, 0777) == 0) {
+            r->made_out = 1;
             return 0;
         }
         if (errno != EEXIST) {
@@ -414,6 +417,25 @@ run_close(struct run_state *r, FILE *f, const char *name)
         return cli_error("run: writing %s/%s failed", r->out, name);
     }
     return 0;
+}
+
+/* A run that never started (its zone could not be made) leaves no
+ * directory: the partial timeseries.csv goes, and the directory if this
+ * run made it. */
+static void
+run_unmake_out(struct run_state *r)
+{
+    char path[4200];
+
+    if (r->ts) {
+        fclose(r->ts);
+        r->ts = NULL;
+    }
+    snprintf(path, sizeof(path), "%s/timeseries.csv", r->out);
+    unlink(path);
+    if (r->made_out) {
+        rmdir(r->out);
+    }
 }
 
 /* ---- the workers ---- */
@@ -1078,7 +1100,12 @@ cmd_run(int argc, char **argv)
         fputs(run_ts_header, r->ts);
         run_master_opts(r, &mo);
         rc = master_run(&r->m, &mo);
-        rc = rc < 0 ? CLI_EXIT_FAIL : run_report(r);
+        if (rc < 0) {
+            run_unmake_out(r);          /* nothing ran: nothing to keep */
+            rc = CLI_EXIT_FAIL;
+        } else {
+            rc = run_report(r);
+        }
         master_finish(&r->m);
     }
     if (r->ts) {

@@ -271,6 +271,7 @@ cli)
         [ $? = 1 ]; ok $? "a zone of ${kb}k was not refused"
         grep -q -- "--noreserve maps it without that promise" "$T/err"
         ok $? "the refusal does not name --noreserve: $(cat "$T/err")"
+        [ ! -e "$T/big" ]; ok $? "a run whose zone could not be made left its directory"
         "$B" run --alloc tlsf --workload churn --ops 10 --zone-size "${kb}k" --noreserve \
             --out "$T/big" >"$T/out" 2>"$T/err"
         ok $? "--noreserve did not map a zone of ${kb}k: $(cat "$T/err")"
