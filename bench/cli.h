@@ -89,12 +89,18 @@ int cmd_replay(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 extern const char cmd_list_help[];
 extern const char cmd_replay_help[];
 extern const char cmd_stat_help[];
 extern const char cmd_bench_help[];
 extern const char cmd_capture_help[];
+extern const char cmd_run_help[];
+
+/* Every workload of `run` with its parameters, defaults and ranges (for
+ * `run --help` and `list --workloads`; cmd_list.c). */
+void cli_print_workloads(FILE *out);
 
 /* What `replay` (and `stat --after-replay`) is asked to do. */
 struct replay_opts {

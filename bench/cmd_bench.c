@@ -9,9 +9,9 @@
  * only its rounds loop is timed.  `NAME:nocount` is NAME with the lock's
  * counting turned off, which measures what counting costs.
  *
- * With --procs P > 1, P forked workers (proc_set_index 0 .. P-1, attach)
- * each fill their own live slots in the one zone, wait at a barrier, and run
- * the rounds (worker w starts w * rounds / P into the sequence and wraps);
+ * With --procs P > 1, the driver's master (master.h) makes the zone and
+ * forks P workers (proc_set_index 0 .. P-1, attach), which each fill their
+ * own live slots in the one zone, wait at its barrier, and run the rounds (worker w starts w * rounds / P into the sequence and wraps);
  * the time is from the barrier's release to the last worker's end, and
  * ns/op is that wall time over all workers' ops (docs/metrics.md: throughput).
  * Every worker frees only its own blocks: this churn measures the
@@ -22,23 +22,19 @@
  * (bench_run: a fresh zone, then one process's churn or the workers'), and
  * print one report after the other.
  */
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "churn.h"
 #include "cli.h"
+#include "master.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 #include "substrate/proc.h"
 #include "substrate/shmtx.h"
 
 #define BENCH_MAX_ALLOCS 32
-#define BENCH_MAX_PROCS  (PROC_MAX - 1)
+#define BENCH_MAX_PROCS  MASTER_MAX_WORKERS
 
 const char cmd_bench_help[] =
     "usage: shmbench bench [--alloc A,B,...] [--sizes MIN-MAX] [--live N]\n"
@@ -111,31 +107,25 @@ struct bench_alloc {
     uint64_t                    granted_bytes; /* usable_size of the same */
 };
 
-/* What the workers of a --procs run share (an anonymous shared mapping). */
+/* What the workers of a --procs run share (the master's area). */
 struct bench_shared {
-    _Atomic unsigned ready;     /* workers done filling */
-    _Atomic unsigned go;        /* barrier released */
-    uint64_t         t0;        /* release time */
     struct {
         uint64_t end, fails, fill_fails, live_bytes, granted_bytes;
         int      error;
         char     pad[64 - 6 * 8];
-    } w[BENCH_MAX_PROCS];
+    } w[MASTER_MAX_WORKERS];
     /* Each worker's lock-counter slot as it was when its rounds ended. */
     struct shmtx_counters lock_at_end[PROC_MAX];
 };
 
-/* ---- one run ---- */
+/* What a --procs worker is given. */
+struct bench_job {
+    struct bench_alloc     *a;
+    const struct churn_seq *q;
+    unsigned                procs;
+};
 
-/* A worker of a --procs run: say it is ready, wait for the release. */
-static void
-bench_barrier(struct bench_shared *sh)
-{
-    atomic_fetch_add(&sh->ready, 1);
-    while (!atomic_load_explicit(&sh->go, memory_order_acquire)) {
-        sched_yield();
-    }
-}
+/* ---- one run ---- */
 
 /* What is live in the slots now, requested and granted, for the internal
  * fragmentation (docs/metrics.md). */
@@ -154,12 +144,13 @@ bench_live(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
     }
 }
 
-/* One process's part of a run: fill, wait at the barrier (if any), churn
- * from round `first`, record the end time and what was live at the end. */
+/* One process's part of a run: fill, wait at the master's barrier (with
+ * --procs: m and sh not NULL), churn from round `first`, record the end
+ * time and what was live at the end. */
 static int
 bench_churn(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
-    uint64_t first, struct bench_shared *sh, unsigned w, uint64_t *t0_out,
-    uint64_t *t1_out)
+    uint64_t first, struct master *m, struct bench_shared *sh, unsigned w,
+    uint64_t *t0_out, uint64_t *t1_out)
 {
     const struct allocator_ops *ops = a->ops;
     void                     *(*alloc)(struct zone *, size_t) =
@@ -183,8 +174,8 @@ bench_churn(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
         fill_fails += slot[i] == NULL;
     }
 
-    if (sh) {
-        bench_barrier(sh);
+    if (m) {
+        master_ready(m);
     } else if (ops->caps & ALLOC_LOCK_COUNTERS) {
         shmtx_counters_reset(z->ctl->lockstat);
     }
@@ -234,72 +225,30 @@ bench_churn(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
     return rc;
 }
 
-/* ---- the workers of a --procs run ---- */
+/* ---- the workers of a --procs run, under the master (master.h) ---- */
 
-/* Worker w's life, in the child: attach, churn its part, exit with the
- * command's status. */
-static _Noreturn void
-bench_worker(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
-    unsigned procs, struct bench_shared *sh, unsigned w)
-{
-    uint64_t t0, t1;
-
-    proc_set_index((int) w);
-    if (a->ops->attach && a->ops->attach(z) != 0) {
-        _exit(cli_error("bench: %s: attach: %s", a->label, diag_last()));
-    }
-    _exit(bench_churn(a, q, z, churn_first(q, w, procs), sh, w, &t0, &t1));
-}
-
-/* Fork the workers; *started counts those that run (all, unless a fork
- * failed). */
+/* Worker w's part, in the child (the master has set its index and
+ * attached it): churn its part; the exit status. */
 static int
-bench_workers_start(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
-    unsigned procs, struct bench_shared *sh, pid_t *pid, unsigned *started)
+bench_worker(struct master *m, unsigned w, void *arg)
 {
-    unsigned w;
+    struct bench_job *j = arg;
+    uint64_t          t0, t1;
 
-    fflush(stdout);
-    for (w = 0; w < procs; w++) {
-        pid[w] = fork();
-        if (pid[w] < 0) {
-            return cli_error("bench: fork failed");
-        }
-        if (pid[w] == 0) {
-            bench_worker(a, q, z, procs, sh, w);
-        }
-        (*started)++;
-    }
-    return 0;
-}
-
-/* Reap the workers; rc: the run's status so far (the first failure is the
- * one reported). */
-static int
-bench_workers_reap(const struct bench_alloc *a, const pid_t *pid, unsigned started,
-    int rc)
-{
-    unsigned w;
-    int      st;
-
-    for (w = 0; w < started; w++) {
-        if (waitpid(pid[w], &st, 0) != pid[w] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            rc = rc ? rc : cli_error("bench: %s: worker %u failed", a->label, w);
-        }
-    }
-    return rc;
+    return bench_churn(j->a, j->q, master_zone(m), churn_first(j->q, w, j->procs), m,
+                       master_area(m), w, &t0, &t1);
 }
 
 /* The workers' counts, summed into `a`; *t1 gets the last one's end. */
 static void
 bench_workers_sum(struct bench_alloc *a, const struct bench_shared *sh,
-    unsigned started, uint64_t t0, uint64_t *t1)
+    unsigned procs, uint64_t t0, uint64_t *t1)
 {
     unsigned w;
 
     *t1 = t0;
     a->fails = a->fill_fails = a->live_bytes = a->granted_bytes = 0;
-    for (w = 0; w < started; w++) {
+    for (w = 0; w < procs; w++) {
         *t1 = sh->w[w].end > *t1 ? sh->w[w].end : *t1;
         a->fails += sh->w[w].fails;
         a->fill_fails += sh->w[w].fill_fails;
@@ -311,33 +260,42 @@ bench_workers_sum(struct bench_alloc *a, const struct bench_shared *sh,
     }
 }
 
-/* --procs: fork the workers, release them together, reap them. */
+/* --procs: the master makes the zone, forks the workers, releases them
+ * together and reaps them; a worker's death ends the run as failed
+ * instead of hanging it. */
 static int
-bench_run_procs(struct bench_alloc *a, const struct churn_seq *q, struct zone *z,
+bench_run_procs(struct bench_alloc *a, const struct churn_seq *q, size_t zone_size,
     unsigned procs, uint64_t *t0, uint64_t *t1)
 {
-    struct bench_shared *sh;
-    pid_t                pid[BENCH_MAX_PROCS];
-    unsigned             started = 0;
-    int                  rc;
+    struct master_opts mo;
+    struct bench_job   job = { a, q, procs };
+    struct master     *m = calloc(1, sizeof(*m));
+    int                rc;
 
-    sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (sh == MAP_FAILED) {
-        return cli_error("bench: mmap of the workers' area failed");
+    if (m == NULL) {
+        return cli_error("bench: out of memory");
     }
-    memset(sh, 0, sizeof(*sh));
-    rc = bench_workers_start(a, q, z, procs, sh, pid, &started);
-    while (rc == 0 && atomic_load(&sh->ready) < procs) {
-        sched_yield();
+    memset(&mo, 0, sizeof(mo));
+    mo.who = bench_cmd;
+    mo.label = a->label;
+    mo.ops = a->ops;
+    mo.method = ZONE_ANON;
+    mo.zone_size = zone_size;
+    mo.procs = procs;
+    mo.area_size = sizeof(struct bench_shared);
+    mo.worker = bench_worker;
+    mo.arg = &job;
+    rc = master_run(m, &mo);
+    if (rc == 0) {
+        *t0 = m->t_go;
+        bench_workers_sum(a, master_area(m), procs, *t0, t1);
+    } else if (rc > 0) {
+        rc = cli_error("bench: %s: the run failed: %s", a->label, m->why);
+    } else {
+        rc = CLI_EXIT_FAIL;
     }
-    if (a->ops->caps & ALLOC_LOCK_COUNTERS) {
-        shmtx_counters_reset(z->ctl->lockstat);     /* workers wait at the barrier */
-    }
-    *t0 = clock_ns();
-    atomic_store_explicit(&sh->go, 1, memory_order_release);
-    rc = bench_workers_reap(a, pid, started, rc);
-    bench_workers_sum(a, sh, started, *t0, t1);
-    munmap(sh, sizeof(*sh));
+    master_finish(m);
+    free(m);
     return rc;
 }
 
@@ -353,21 +311,24 @@ bench_run(struct bench_alloc *a, const struct churn_seq *q, size_t zone_size,
     uint64_t                    t0 = 0, t1 = 0;
     int                         rc;
 
+    a->have_lock = (ops->caps & ALLOC_LOCK_COUNTERS) && a->counting && !a->locked;
+    shmtx_set_counting(a->counting);
+    if (procs > 1) {
+        rc = bench_run_procs(a, q, zone_size, procs, &t0, &t1);
+        shmtx_set_counting(1);
+        *ns = (double) (t1 - t0) / (2.0 * (double) q->rounds * procs);
+        return rc;
+    }
     memset(&params, 0, sizeof(params));
     params.nworkers = procs;
     if (allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, &params, NULL) != 0) {
+        shmtx_set_counting(1);
         return cli_error("bench: %s: %s", a->label, diag_last());
     }
-    shmtx_set_counting(a->counting);
-    if (procs == 1) {
-        rc = bench_churn(a, q, &z, 0, NULL, 0, &t0, &t1);
-    } else {
-        rc = bench_run_procs(a, q, &z, procs, &t0, &t1);
-    }
+    rc = bench_churn(a, q, &z, 0, NULL, NULL, 0, &t0, &t1);
     shmtx_set_counting(1);
 
     *ns = (double) (t1 - t0) / (2.0 * (double) q->rounds * procs);
-    a->have_lock = (ops->caps & ALLOC_LOCK_COUNTERS) && a->counting && !a->locked;
     if (ops->fini) {
         ops->fini(&z);
     }

@@ -1,17 +1,22 @@
 /*
  * list: the registered allocators (name, capabilities, summary in aligned
- * columns), then the known ones that this build left out, and why.
+ * columns), then the known ones that this build left out, and why; with
+ * --workloads, the workloads of `run` instead, each with its parameters,
+ * their kinds, defaults and ranges, all read from the workload registry
+ * (workloads/workload.h), which `run --help` prints too.
  */
 #include <string.h>
 
 #include "cli.h"
+#include "workload.h"
 
 const char cmd_list_help[] =
-    "usage: shmbench list\n"
+    "usage: shmbench list [--workloads]\n"
     "\n"
     "One line per allocator built in: its name, its capabilities and a summary.\n"
     "Then one line per allocator the project knows but this build left out,\n"
-    "with the reason.\n"
+    "with the reason.  With --workloads: the workloads of 'shmbench run', each\n"
+    "with its parameters (NAME=DEFAULT, kind, range, meaning).\n"
     "\n"
     "capabilities:\n"
     "  in-shm         blocks live in the shared zone\n"
@@ -24,6 +29,28 @@ const char cmd_list_help[] =
     "  lock-counters  its lock counts contention into the zone\n"
     "  attach         'shmbench stat NAME' can read its zones\n";
 
+void
+cli_print_workloads(FILE *out)
+{
+    const struct workload *const *all;
+    const struct wl_param        *p;
+    size_t                        i, n;
+    unsigned                      k;
+    char                          def[64];
+
+    all = workload_all(&n);
+    fputs("workloads (--workload NAME[:k=v,...]; sizes take k, m, g):\n", out);
+    for (i = 0; i < n; i++) {
+        fprintf(out, "  %s: %s\n", all[i]->name, all[i]->summary);
+        for (k = 0; k < all[i]->nparams; k++) {
+            p = &all[i]->params[k];
+            snprintf(def, sizeof(def), "%s=%llu", p->name, (unsigned long long) p->def);
+            fprintf(out, "      %-16s %s, %llu to %llu: %s\n", def, workload_kind_name(p->kind),
+                    (unsigned long long) p->min, (unsigned long long) p->max, p->help);
+        }
+    }
+}
+
 int
 cmd_list(int argc, char **argv)
 {
@@ -32,6 +59,10 @@ cmd_list(int argc, char **argv)
     size_t                                i, n, nmiss, wname = 4, wcaps = 4;
     char                                  caps[256];
 
+    if (argc == 2 && cli_flag("list", argv[1], "--workloads")) {
+        cli_print_workloads(stdout);
+        return 0;
+    }
     if (argc > 1) {
         cli_unknown_option("list", argv[1]);
     }

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     { "stat",   cmd_stat,   cmd_stat_help,   "a zone's pages and slots, like tengine's slab_stat", 0 },
     { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators", 0 },
     { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace", 1 },
+    { "run",    cmd_run,    cmd_run_help,    "one workload in forked workers, results to a directory", 0 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -46,6 +47,18 @@ usage(FILE *out)
     fputs("\n"
           "Errors print 'shmbench: <what>: <why>' on stderr; the exit status is\n"
           "0 on success, 1 on a runtime failure, 2 on a usage error.\n", out);
+    return 0;
+}
+
+/* A command's help; run's ends with the workloads, read from their
+ * registry so that the list cannot fall behind. */
+static int
+help(const struct command *c)
+{
+    fputs(c->help, stdout);
+    if (c->run == cmd_run) {
+        cli_print_workloads(stdout);
+    }
     return 0;
 }
 
@@ -91,8 +104,7 @@ main(int argc, char **argv)
         if (c == NULL) {
             cli_usage_error(NULL, "unknown command '%s'", argv[2]);
         }
-        fputs(c->help, stdout);
-        return 0;
+        return help(c);
     }
     c = find(argv[1]);
     if (c == NULL) {
@@ -106,8 +118,7 @@ main(int argc, char **argv)
             break;
         }
         if (cli_is_help(argv[i])) {
-            fputs(c->help, stdout);
-            return 0;
+            return help(c);
         }
     }
     return c->run(argc - 1, argv + 1);

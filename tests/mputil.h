@@ -3,11 +3,11 @@
  *
  * A seeded generator (the project's splitmix64, workloads/prng.h), block
  * patterns that depend on a block's tag (owner and sequence number) so that
- * a block damaged or handed out twice is noticed when it is checked, and a
- * block record with an overlap check over a set of them, and a
- * single-producer / single-consumer ring, placed in a shared mapping,
- * through which one worker hands blocks (as offsets from the zone base) to
- * another to free.
+ * a block damaged or handed out twice is noticed when it is checked, a
+ * block record with an overlap check over a set of them, and, under the
+ * tests' names, the driver's handoff ring (workloads/handoff.h), through which
+ * one worker hands blocks (as offsets from the zone base) to another to
+ * free.
  */
 #ifndef SHMBENCH_MPUTIL_H
 #define SHMBENCH_MPUTIL_H
@@ -20,8 +20,7 @@
 /* By its path from here: lfslab's test builds do not have workloads/ on
  * their include path. */
 #include "../workloads/prng.h"
-
-#define MP_RING 256
+#include "../workloads/handoff.h"
 
 /* The project's generator (workloads/prng.h) under the tests' name. */
 static inline uint64_t
@@ -100,46 +99,20 @@ mp_overlaps(const struct mp_block *blk, size_t n, size_t pad)
     return bad;
 }
 
-struct mp_ring {
-    _Atomic uint64_t head;      /* next slot the consumer reads */
-    char             pad1[56];
-    _Atomic uint64_t tail;      /* next slot the producer writes */
-    char             pad2[56];
-    struct {
-        uint64_t off, size, tag;
-    } item[MP_RING];
-};
+/* The handoff ring is workloads/handoff.h's, under the tests' names. */
+#define MP_RING HANDOFF_SIZE
+#define mp_ring handoff_ring
 
-/* Producer side; -1 when full. */
 static inline int
-mp_ring_put(struct mp_ring *r, uint64_t off, uint64_t size, uint64_t tag)
+mp_ring_put(struct handoff_ring *r, uint64_t off, uint64_t size, uint64_t tag)
 {
-    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-
-    if (t - atomic_load_explicit(&r->head, memory_order_acquire) == MP_RING) {
-        return -1;
-    }
-    r->item[t % MP_RING].off = off;
-    r->item[t % MP_RING].size = size;
-    r->item[t % MP_RING].tag = tag;
-    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
-    return 0;
+    return handoff_put(r, off, size, tag);
 }
 
-/* Consumer side; -1 when empty. */
 static inline int
-mp_ring_get(struct mp_ring *r, uint64_t *off, uint64_t *size, uint64_t *tag)
+mp_ring_get(struct handoff_ring *r, uint64_t *off, uint64_t *size, uint64_t *tag)
 {
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-
-    if (h == atomic_load_explicit(&r->tail, memory_order_acquire)) {
-        return -1;
-    }
-    *off = r->item[h % MP_RING].off;
-    *size = r->item[h % MP_RING].size;
-    *tag = r->item[h % MP_RING].tag;
-    atomic_store_explicit(&r->head, h + 1, memory_order_release);
-    return 0;
+    return handoff_get(r, off, size, tag);
 }
 
 #endif

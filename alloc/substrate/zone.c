@@ -27,6 +27,25 @@
 
 #include "substrate/diag.h"
 
+/* zone_set_flags(): applies to every zone_create of this process. */
+static unsigned zone_flags;
+
+unsigned
+zone_set_flags(unsigned flags)
+{
+    unsigned old = zone_flags;
+
+    zone_flags = flags;
+    return old;
+}
+
+/* The mmap flag for ZONE_NORESERVE. */
+static int
+zone_noreserve(void)
+{
+    return (zone_flags & ZONE_NORESERVE) ? MAP_NORESERVE : 0;
+}
+
 static const char *zone_method_names[ZONE_METHOD_COUNT] = {
     "anon", "devzero", "sysv", "posix", "hugetlb"
 };
@@ -161,15 +180,17 @@ zone_map(struct zone *z, enum zone_method method, size_t map_size, size_t huge)
     case ZONE_ANON:
     case ZONE_HUGETLB:
         p = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-                 MAP_ANONYMOUS | MAP_SHARED
+                 MAP_ANONYMOUS | MAP_SHARED | zone_noreserve()
                  | (method == ZONE_HUGETLB ? MAP_HUGETLB : 0), -1, 0);
         if (p == MAP_FAILED) {
+            err = errno;
             if (method == ZONE_HUGETLB) {
-                zone_hugetlb_diag(map_size, huge, errno);
+                zone_hugetlb_diag(map_size, huge, err);
             } else {
                 diag_set("zone_create(anon): mmap of %zu bytes failed: %s",
-                         map_size, strerror(errno));
+                         map_size, strerror(err));
             }
+            errno = err;
             return -1;
         }
         break;
@@ -181,21 +202,26 @@ zone_map(struct zone *z, enum zone_method method, size_t map_size, size_t huge)
                      strerror(errno));
             return -1;
         }
-        p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        p = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | zone_noreserve(), fd, 0);
         err = errno;
         close(fd);
         if (p == MAP_FAILED) {
             diag_set("zone_create(devzero): mmap of %zu bytes of /dev/zero "
                      "failed: %s", map_size, strerror(err));
+            errno = err;
             return -1;
         }
         break;
 
     case ZONE_SYSV:
-        z->shmid = shmget(IPC_PRIVATE, map_size, 0600 | IPC_CREAT);
+        z->shmid = shmget(IPC_PRIVATE, map_size, 0600 | IPC_CREAT
+                          | ((zone_flags & ZONE_NORESERVE) ? SHM_NORESERVE : 0));
         if (z->shmid == -1) {
+            err = errno;
             diag_set("zone_create(sysv): shmget of %zu bytes failed: %s",
-                     map_size, strerror(errno));
+                     map_size, strerror(err));
+            errno = err;
             return -1;
         }
         p = shmat(z->shmid, NULL, 0);
@@ -230,13 +256,15 @@ zone_map(struct zone *z, enum zone_method method, size_t map_size, size_t huge)
                      "failed: %s", z->name, map_size, strerror(err));
             return -1;
         }
-        p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        p = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | zone_noreserve(), fd, 0);
         err = errno;
         close(fd);
         if (p == MAP_FAILED) {
             shm_unlink(z->name);
             diag_set("zone_create(posix): mmap of %zu bytes of \"%s\" "
                      "failed: %s", map_size, z->name, strerror(err));
+            errno = err;
             return -1;
         }
         break;
@@ -258,6 +286,7 @@ zone_create(struct zone *z, enum zone_method method, size_t size,
     size_t      page = zone_os_page(), huge = 0, head, data, map_size;
     uintptr_t   base;
     long        total, nfree;
+    int         err;
 
     memset(z, 0, sizeof(*z));
     z->shmid = -1;
@@ -307,8 +336,10 @@ zone_create(struct zone *z, enum zone_method method, size_t size,
     }
 
     if (zone_map(z, method, map_size, huge) != 0) {
+        err = errno;
         memset(z, 0, sizeof(*z));
         z->shmid = -1;
+        errno = err;
         return -1;
     }
 

@@ -135,6 +135,28 @@ int zone_create(struct zone *z, enum zone_method method, size_t size,
     size_t align, const char *name);
 
 /*
+ * Flags for the zones this process creates from now on (zone_create and
+ * so allocator_zone_create); returns the previous ones.  A process-wide
+ * setting rather than an argument, so that every existing caller keeps
+ * its behaviour and the one that wants a flag (the driver, from its
+ * command line) sets it once before it creates its zone.
+ *
+ *   ZONE_NORESERVE  map without reserving swap or RAM for the zone
+ *                   (MAP_NORESERVE; SHM_NORESERVE for sysv), so that under
+ *                   Linux's default overcommit a zone as large as RAM or
+ *                   more can be made: pages come when first touched, and
+ *                   touching more than the machine has gets the process
+ *                   killed instead of a refused mmap.
+ *
+ * Without it, a mapping the kernel will not promise to back is refused
+ * with ENOMEM.  When zone_create fails because the mapping itself (mmap,
+ * shmget) failed, errno is that call's, so that a caller can explain it in
+ * its own terms.
+ */
+#define ZONE_NORESERVE 1u
+unsigned zone_set_flags(unsigned flags);
+
+/*
  * Attach an existing posix zone by name from another process.  What is not
  * a regular file (a FIFO, a directory) is refused at once, without blocking
  * on it; the control block is validated against the object's real size

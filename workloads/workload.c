@@ -1,0 +1,183 @@
+/*
+ * workload: the registry of workloads, their parameter tables, and the
+ * counting that every workload shares (workload.h says what a workload is).
+ *
+ * The counting helpers are the one place where an op becomes counts, so
+ * that every workload means the same by ops, live, granted and fill at the
+ * first failure.
+ */
+#include "workload.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "prng.h"
+#include "substrate/diag.h"
+
+extern const struct workload wl_churn;
+extern const struct workload wl_fill;
+
+/* Listing order.  A new workload adds its table here. */
+static const struct workload *const workloads[] = {
+    &wl_churn,
+    &wl_fill,
+};
+
+#define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+const struct workload *const *
+workload_all(size_t *n)
+{
+    *n = NWORKLOADS;
+    return workloads;
+}
+
+const struct workload *
+workload_find(const char *name)
+{
+    char   names[256];
+    size_t i, used = 0;
+
+    for (i = 0; i < NWORKLOADS; i++) {
+        if (strcmp(workloads[i]->name, name) == 0) {
+            return workloads[i];
+        }
+        used += (size_t) snprintf(names + used, sizeof(names) - used, "%s%s",
+                                  i ? ", " : "", workloads[i]->name);
+    }
+    diag_set("unknown workload '%s' (known: %s)", name, names);
+    return NULL;
+}
+
+const struct wl_param *
+workload_param(const struct workload *w, const char *name)
+{
+    unsigned i;
+
+    for (i = 0; i < w->nparams; i++) {
+        if (strcmp(w->params[i].name, name) == 0) {
+            return &w->params[i];
+        }
+    }
+    return NULL;
+}
+
+uint64_t *
+workload_value(const struct wl_param *p, void *cfg)
+{
+    return (uint64_t *) ((char *) cfg + p->offset);
+}
+
+uint64_t
+workload_get(const struct wl_param *p, const void *cfg)
+{
+    return *(const uint64_t *) ((const char *) cfg + p->offset);
+}
+
+void
+workload_defaults(const struct workload *w, void *cfg)
+{
+    unsigned i;
+
+    memset(cfg, 0, w->cfg_size);
+    for (i = 0; i < w->nparams; i++) {
+        *workload_value(&w->params[i], cfg) = w->params[i].def;
+    }
+}
+
+const char *
+workload_kind_name(enum wl_kind k)
+{
+    switch (k) {
+    case WL_BYTES:   return "bytes";
+    case WL_PERCENT: return "percent";
+    default:         return "count";
+    }
+}
+
+uint64_t
+workload_worker_seed(uint64_t seed, unsigned w)
+{
+    return prng_mix(seed ^ prng_mix((uint64_t) w + 1));
+}
+
+/* ---- counting ---- */
+
+/* A block leaves the worker's live set. */
+static void
+wl_unlive(struct wl_counters *k, uint64_t size, uint64_t granted)
+{
+    wl_sub(&k->live_blocks, 1);
+    wl_sub(&k->live_bytes, size);
+    wl_sub(&k->granted_bytes, granted);
+}
+
+void *
+wl_alloc(struct wl_ctx *c, size_t size, uint64_t *granted)
+{
+    struct wl_counters *k = c->cnt;
+    void               *p = c->ops->alloc(c->zone, size);
+    uint64_t            g;
+
+    if (p == NULL) {
+        wl_add(&k->fails, 1);
+        if (k->first_fail_op == 0) {
+            k->fill_at_fail = k->live_bytes;
+            k->first_fail_op = k->ops + k->fails;
+        }
+        *granted = 0;
+        return NULL;
+    }
+    g = c->ops->usable_size ? c->ops->usable_size(c->zone, p) : size;
+    wl_add(&k->ops, 1);
+    wl_add(&k->allocs, 1);
+    wl_add(&k->live_blocks, 1);
+    wl_add(&k->live_bytes, size);
+    wl_add(&k->granted_bytes, g);
+    if (k->live_bytes > k->peak_live) {
+        __atomic_store_n(&k->peak_live, k->live_bytes, __ATOMIC_RELAXED);
+    }
+    *granted = g;
+    return p;
+}
+
+int
+wl_free(struct wl_ctx *c, void *p, uint64_t size, uint64_t granted)
+{
+    struct wl_counters *k = c->cnt;
+
+    if (c->ops->free(c->zone, p) != 0) {
+        return -1;
+    }
+    wl_add(&k->ops, 1);
+    wl_add(&k->frees, 1);
+    wl_unlive(k, size, granted);
+    return 0;
+}
+
+void
+wl_give(struct wl_ctx *c, uint64_t size, uint64_t granted)
+{
+    wl_unlive(c->cnt, size, granted);
+    wl_add(&c->cnt->handed_off, 1);
+}
+
+int
+wl_free_remote(struct wl_ctx *c, void *p)
+{
+    if (c->ops->free(c->zone, p) != 0) {
+        return -1;
+    }
+    wl_add(&c->cnt->ops, 1);
+    wl_add(&c->cnt->frees, 1);
+    wl_add(&c->cnt->remote_frees, 1);
+    return 0;
+}
+
+void
+wl_recount(struct wl_ctx *c, uint64_t blocks, uint64_t bytes)
+{
+    __atomic_store_n(&c->cnt->t_end, clock_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&c->cnt->held_blocks, blocks, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->cnt->held_bytes, bytes, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,219 @@
+/*
+ * workload: what one worker of `shmbench run` does, behind a small table.
+ *
+ * A workload is a const struct workload (found by name in the registry
+ * below; each one lives in its own file, workloads/wl_<name>.c).  Its
+ * parameters are a table (name, default, range, help, where the value goes
+ * in the workload's configuration struct), so that the command line can
+ * parse `NAME:k=v,...` with its own number parsers, `run --help` and
+ * `shmbench list --workloads` can print every parameter with its default,
+ * and the result files can record every value with the defaults filled in,
+ * all from one description.
+ *
+ * The life of a run, as the driver (bench/master.h) sees it:
+ *
+ *   master:  wl_defaults, the k=v assignments, check, prepare (once, before
+ *            fork: whatever every worker shares read-only, such as a drawn
+ *            sequence), shared_size bytes zeroed in a shared mapping
+ *   worker:  run(ctx): set up (fill its live blocks), ctx->ready(ctx) (the
+ *            barrier: returns once every worker is ready and the clock has
+ *            started), then the measured loop until wl_should_stop(), then
+ *            wl_recount() and return 0 (or -1 with a diag message)
+ *   master:  release
+ *
+ * Every allocation and free goes through the ops table; every count goes
+ * into the worker's own struct wl_counters, which nobody else writes, so
+ * counting adds no traffic between processes.  The master reads the slots
+ * while the workers run (relaxed loads: a sample may be a few ops old) and
+ * merges them at the end.
+ *
+ * Sizes: the first workloads draw uniform sizes from `min=`/`max=`
+ * parameters.  The size-distribution module (workloads/sizes.h) will
+ * replace those two parameters with one `sizes=` parameter; the places are
+ * marked "sizes:".
+ */
+#ifndef SHMBENCH_WORKLOAD_H
+#define SHMBENCH_WORKLOAD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "substrate/allocator.h"
+#include "substrate/clock.h"
+
+/*
+ * One worker's counters, in its own cache lines of the master's shared
+ * mapping.  Written by that worker only (relaxed stores), read by the
+ * master.  Definitions in docs/results.md.
+ */
+struct wl_counters {
+    uint64_t ops;            /* allocations + frees completed (docs/metrics.md) */
+    uint64_t allocs;         /* allocations that succeeded */
+    uint64_t frees;          /* frees done here (own blocks and handed-in ones) */
+    uint64_t fails;          /* allocations that failed */
+    uint64_t remote_frees;   /* frees here of blocks another worker allocated */
+    uint64_t handed_off;     /* blocks given to another worker to free */
+    uint64_t live_blocks;    /* blocks this worker holds now */
+    uint64_t live_bytes;     /* their requested bytes */
+    uint64_t granted_bytes;  /* their usable_size (the request if unknown) */
+    uint64_t peak_live;      /* highest live_bytes seen */
+    uint64_t fill_at_fail;   /* live_bytes when the first allocation failed */
+    uint64_t first_fail_op;  /* ops + fails at the first failure; 0: none */
+    uint64_t held_blocks;    /* recount at the end from the worker's own table */
+    uint64_t held_bytes;     /* requested bytes of those */
+    uint64_t t_end;          /* clock_ns() when the measured loop ended */
+    uint64_t done;           /* 1 once the worker returned from run() */
+} __attribute__((aligned(64)));
+
+/* Kinds of parameter values. */
+enum wl_kind {
+    WL_COUNT,                /* a decimal number */
+    WL_BYTES,                /* a byte count, with the k/m/g suffixes */
+    WL_PERCENT               /* a decimal number 0..100 */
+};
+
+/* One parameter: `name=value` sets the uint64_t at `offset` in the
+ * workload's configuration. */
+struct wl_param {
+    const char  *name;
+    enum wl_kind kind;
+    uint64_t     def, min, max;
+    size_t       offset;
+    const char  *help;
+};
+
+struct wl_ctx;
+
+/* Workload needs. */
+#define WL_NEEDS_CROSS_FREE 1u   /* frees blocks another process allocated */
+#define WL_NEEDS_IN_SHM     2u   /* its blocks must be in the zone */
+
+struct workload {
+    const char            *name;
+    const char            *summary;     /* one line for the listings */
+    const struct wl_param *params;
+    unsigned               nparams;
+    size_t                 cfg_size;    /* bytes of its configuration struct */
+
+    /* Optional: cross-parameter rules (min <= max); 0 or -1 with a diag
+     * message naming the parameters. */
+    int      (*check)(const void *cfg, unsigned nworkers);
+
+    /* What the configuration needs of the allocator (WL_NEEDS_*). */
+    unsigned (*needs)(const void *cfg, unsigned nworkers);
+
+    /* Optional: bytes of shared memory the workers share (rings); 0: none. */
+    size_t   (*shared_size)(const void *cfg, unsigned nworkers);
+
+    /* Optional: set-up in the master before fork (0 or -1 with diag); what
+     * it allocates is inherited by every worker and freed by release. */
+    int      (*prepare)(void *cfg, uint64_t seed, unsigned nworkers);
+    void     (*release)(void *cfg);
+
+    /* Optional: blocks left in the shared area between workers (handed off,
+     * not yet freed), counted by the master once no worker is left. */
+    uint64_t (*in_transit)(const void *cfg, void *shared, unsigned nworkers);
+
+    /* Required: one worker's whole part (see the top of the file). */
+    int      (*run)(struct wl_ctx *c);
+};
+
+/* What a worker's run() is given. */
+struct wl_ctx {
+    struct zone                *zone;
+    const struct allocator_ops *ops;
+    const void                 *cfg;
+    unsigned                    worker, nworkers;
+    uint64_t                    seed;      /* the run's seed */
+    uint64_t                    max_ops;   /* this worker's op budget; 0: none */
+    uint64_t                    end_ns;    /* clock_ns() deadline, set by ready; 0: none */
+    const _Atomic unsigned     *stop;      /* non-zero: the master asks to stop */
+    struct wl_counters         *cnt;       /* this worker's slot */
+    void                       *shared;    /* shared_size bytes, zeroed */
+    /* The barrier: returns when every worker is ready; sets end_ns. */
+    void                      (*ready)(struct wl_ctx *c);
+    void                       *driver;    /* the driver's own, for ready */
+};
+
+/* Whether the measured loop ends now: the op budget is spent (ops and
+ * failed allocations: every attempt), or (checked every 256 attempts, as
+ * reading the clock costs about an op) the deadline has passed or the
+ * master asks to stop. */
+static inline int
+wl_should_stop(const struct wl_ctx *c)
+{
+    uint64_t n = c->cnt->ops + c->cnt->fails;
+
+    if (c->max_ops != 0 && n >= c->max_ops) {
+        return 1;
+    }
+    if ((n & 255) != 0) {
+        return 0;
+    }
+    return atomic_load_explicit(c->stop, memory_order_relaxed) != 0
+           || (c->end_ns != 0 && clock_ns() >= c->end_ns);
+}
+
+/* Add v to a counter of the worker's own slot (single writer: a plain
+ * update that the master may read at any time). */
+static inline void
+wl_add(uint64_t *field, uint64_t v)
+{
+    __atomic_store_n(field, __atomic_load_n(field, __ATOMIC_RELAXED) + v,
+                     __ATOMIC_RELAXED);
+}
+
+static inline void
+wl_sub(uint64_t *field, uint64_t v)
+{
+    __atomic_store_n(field, __atomic_load_n(field, __ATOMIC_RELAXED) - v,
+                     __ATOMIC_RELAXED);
+}
+
+/* Allocate `size` bytes through the ops table and count it: an op (live,
+ * granted, peak) or a failure (the fill at the first one).
+ * *granted gets the block's granted bytes.  NULL on failure. */
+void *wl_alloc(struct wl_ctx *c, size_t size, uint64_t *granted);
+
+/* Free a block this worker holds (requested `size`, `granted` bytes) and
+ * count it; 0, or -1 with the allocator's diag message when refused. */
+int wl_free(struct wl_ctx *c, void *p, uint64_t size, uint64_t granted);
+
+/* A block this worker holds leaves it for another worker (a handoff): it
+ * is no longer counted live here, and counted as handed off. */
+void wl_give(struct wl_ctx *c, uint64_t size, uint64_t granted);
+
+/* Free a block another worker handed over; counted as a remote free. */
+int wl_free_remote(struct wl_ctx *c, void *p);
+
+/* The end of the measured loop: record the time and what the worker's own
+ * table says it holds (blocks, bytes), independently of the counters. */
+void wl_recount(struct wl_ctx *c, uint64_t blocks, uint64_t bytes);
+
+/* ---- the registry ---- */
+
+/* Every workload, in listing order; *n gets the count. */
+const struct workload *const *workload_all(size_t *n);
+
+/* Find by name; NULL (and a diag message listing the names) if unknown. */
+const struct workload *workload_find(const char *name);
+
+/* The parameter called `name`, or NULL. */
+const struct wl_param *workload_param(const struct workload *w, const char *name);
+
+/* Fill cfg (cfg_size bytes) with every parameter's default. */
+void workload_defaults(const struct workload *w, void *cfg);
+
+/* The value of parameter p in cfg. */
+uint64_t *workload_value(const struct wl_param *p, void *cfg);
+uint64_t  workload_get(const struct wl_param *p, const void *cfg);
+
+/* A parameter's kind as a word ("count", "bytes", "percent"). */
+const char *workload_kind_name(enum wl_kind k);
+
+/* The seed of worker w's own generator, from the run's seed: every worker
+ * gets a distinct stream, the same one for the same seed. */
+uint64_t workload_worker_seed(uint64_t seed, unsigned w);
+
+#endif
