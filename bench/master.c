@@ -76,34 +76,6 @@ master_sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);       /* a signal cuts it short: that is wanted */
 }
 
-/* ---- the zone lock (stand-in for ops->lock) ---- */
-
-struct shmtx *
-master_zone_lock(struct zone *z)
-{
-    uintptr_t     lo = (uintptr_t) z->base, hi = lo + z->size, want, word;
-    struct shmtx *m;
-    size_t        off, span;
-
-    if (z->ops == NULL || !(z->ops->caps & ALLOC_LOCK_COUNTERS) || z->ctl == NULL) {
-        return NULL;
-    }
-    /* In integers: the words read at most offsets are not offsets at all. */
-    want = (uintptr_t) z->ctl->lockstat;
-    span = z->size < 4096 ? z->size : 4096;
-    for (off = 0; off + sizeof(*m) <= span; off += 8) {
-        m = (struct shmtx *) (lo + off);
-        if ((uintptr_t) m + (uintptr_t) m->stats_rel != want) {
-            continue;
-        }
-        word = (uintptr_t) m + (uintptr_t) m->lock_rel;
-        if (word >= lo && word + sizeof(struct shmtx_lockword) <= hi && (word & 7) == 0) {
-            return m;
-        }
-    }
-    return NULL;
-}
-
 /* ---- signals ---- */
 
 static void
@@ -593,7 +565,7 @@ master_make_zone(struct master *m)
     if (o->method == ZONE_POSIX && !o->keep && zone_unlink(&m->zone) != 0) {
         return cli_error("%s: %s", o->who, diag_last());
     }
-    m->lock = master_zone_lock(&m->zone);
+    m->lock = m->zone.ops->lock ? m->zone.ops->lock(&m->zone) : NULL;
     return 0;
 }
 

@@ -40,8 +40,8 @@
  * lock after the release and kill itself while holding it.  They let the
  * crash tests reproduce those deaths exactly; nothing else reads them.
  *
- * The zone lock.  The master finds it with master_zone_lock(), which is a
- * stand-in until the ops table can name it (see there).
+ * The zone lock is the one the allocator's ops table names (ops->lock);
+ * an allocator without one (nginx's own code) gets no force-unlock.
  */
 #ifndef SHMBENCH_MASTER_H
 #define SHMBENCH_MASTER_H
@@ -162,15 +162,5 @@ int master_final_stats(struct master *m, struct alloc_stats *out);
 /* Unmap the zone (keeping a kept name, which it reports), the area; then,
  * if a signal ended the run, die of it. */
 void master_finish(struct master *m);
-
-/*
- * The zone's lock, for force-unlock and for sampling: replace by ops->lock
- * when it lands.  Until the ops table names it, the driver finds the lock
- * of an allocator with ALLOC_LOCK_COUNTERS by what such a lock must be:
- * a struct shmtx in the allocator's header (its first page) whose counter
- * slots are the zone control block's lockstat and whose lock word lies in
- * the zone.  NULL for every other allocator, or if none is found.
- */
-struct shmtx *master_zone_lock(struct zone *z);
 
 #endif
