@@ -25,6 +25,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc32.h"
@@ -973,6 +974,165 @@ test_tree_deletes(void)
     td_close(&t, "tree");
 }
 
+#ifdef SHDICT_TEST_NGX_RBTREE
+/*
+ * The tree against nginx's own ngx_rbtree.c (compiled into this build of
+ * the test from nginx's source, tests/shdict.cmake): the same random
+ * inserts (duplicate keys included) and deletes on both, and after every
+ * operation the same shape, the same colours, the same root.
+ */
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+enum { NGXT_NODES = 400, NGXT_OFF = 128, NGXT_STRIDE = 48 };
+
+/* Ours, ordered by key alone, as ngx_rbtree_insert_value. */
+static void
+by_key(unsigned char *base, uint64_t temp, uint64_t node, uint64_t sentinel)
+{
+    uint64_t *p;
+
+    for (;;) {
+        p = rbtree_at(base, node)->key < rbtree_at(base, temp)->key
+            ? &rbtree_at(base, temp)->left : &rbtree_at(base, temp)->right;
+        if (*p == sentinel) {
+            break;
+        }
+        temp = *p;
+    }
+    *p = node;
+    rbtree_at(base, node)->parent = temp;
+    rbtree_at(base, node)->left = sentinel;
+    rbtree_at(base, node)->right = sentinel;
+    rbtree_at(base, node)->color = RBTREE_RED;
+}
+
+/* Whether the subtrees at nginx's x and our y are the same nodes (by index)
+ * with the same colours. */
+static int
+same_tree(ngx_rbtree_node_t *ng, ngx_rbtree_node_t *ngs, ngx_rbtree_node_t *x,
+    unsigned char *base, uint64_t sentinel, uint64_t y)
+{
+    if (x == ngs || y == sentinel) {
+        return x == ngs && y == sentinel;
+    }
+    return (uint64_t) (x - ng) == (y - NGXT_OFF) / NGXT_STRIDE
+           && x->color == rbtree_at(base, y)->color
+           && same_tree(ng, ngs, x->left, base, sentinel, rbtree_at(base, y)->left)
+           && same_tree(ng, ngs, x->right, base, sentinel, rbtree_at(base, y)->right);
+}
+
+static void
+test_against_nginx_rbtree(void)
+{
+    static ngx_rbtree_node_t ng[NGXT_NODES];
+    static unsigned char     base[NGXT_OFF + NGXT_NODES * NGXT_STRIDE];
+    static int               in[NGXT_NODES];
+    ngx_rbtree_node_t        ngs;
+    ngx_rbtree_t             ngt;
+    struct rbtree           *t = (struct rbtree *) (base + 8);
+    uint64_t                 s = 11, off;
+    unsigned                 i, k, differ = 0;
+
+    ngx_rbtree_init(&ngt, &ngs, ngx_rbtree_insert_value);
+    rbtree_init(base, t, 64);
+    for (i = 0; i < 20000; i++) {
+        k = (unsigned) prng_below(&s, NGXT_NODES);
+        off = NGXT_OFF + (uint64_t) k * NGXT_STRIDE;
+        if (!in[k]) {
+            ng[k].key = rbtree_at(base, off)->key = prng_below(&s, 1000);
+            ngx_rbtree_insert(&ngt, &ng[k]);
+            rbtree_insert(base, t, off, by_key);
+        } else {
+            ngx_rbtree_delete(&ngt, &ng[k]);
+            rbtree_delete(base, t, off);
+        }
+        in[k] = !in[k];
+        differ += !same_tree(ng, &ngs, ngt.root, base, t->sentinel, t->root)
+                  || ngs.color != rbtree_at(base, t->sentinel)->color;
+    }
+    CHECK(differ == 0, "the tree differs from nginx's after %u of 20000 operations", differ);
+}
+#endif
+
+/* Keys whose CRC-32s collide sit in the tree by their bytes
+ * (ngx_memn2cmp).  CRC-32 tells apart every two keys of one length that
+ * differ within 32 bits, so short decimal keys never collide; random 8-byte
+ * keys do, about N^2 / 2^33 pairs (some ten for N = 300000).  Store every
+ * colliding pair and find each key with its own value. */
+struct crc_key {
+    uint32_t crc;
+    uint32_t i;
+};
+
+static int
+crc_cmp(const void *a, const void *b)
+{
+    const struct crc_key *x = a, *y = b;
+
+    return x->crc != y->crc ? (x->crc < y->crc ? -1 : 1) : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Key number i of the collision test: 8 bytes of prng_mix(i). */
+static void
+rkey(unsigned char kb[8], uint32_t i)
+{
+    uint64_t x = prng_mix(i);
+
+    memcpy(kb, &x, 8);
+}
+
+static void
+test_crc_collisions(void)
+{
+    enum { N = 300000 };
+    struct crc_key      *c = malloc(N * sizeof(*c));
+    struct shdict_result r;
+    struct shdict_value  v;
+    struct td            t;
+    unsigned char        kb[8];
+    unsigned             i, j, pairs = 0, found = 0;
+
+    if (c == NULL || td_open(&t, "slab", MIB, "dogs") != 0) {
+        CHECK(0, "set-up");
+        free(c);
+        return;
+    }
+    for (i = 0; i < N; i++) {
+        rkey(kb, i);
+        c[i].crc = crc32_short(kb, 8);
+        c[i].i = i;
+    }
+    qsort(c, N, sizeof(*c), crc_cmp);
+    for (i = 1; i < N; i++) {
+        if (c[i].crc != c[i - 1].crc) {
+            continue;
+        }
+        pairs++;
+        for (j = 0; j < 2; j++) {
+            rkey(kb, c[i - 1 + j].i);
+            v = str(10 + 10 * j);
+            shdict_set(&t.d, kb, 8, &v, 0, 0, &r);
+        }
+    }
+    CHECK(pairs >= 2, "only %u colliding pairs", pairs);
+    for (i = 1; i < N; i++) {
+        for (j = 0; c[i].crc == c[i - 1].crc && j < 2; j++) {
+            rkey(kb, c[i - 1 + j].i);
+            shdict_get(&t.d, kb, 8, 0, &r);
+            found += r.len == 10 + 10 * j;
+        }
+    }
+    CHECK(found == 2 * pairs, "%u of %u colliding keys found with their own value", found,
+          2 * pairs);
+    shdict_delete(&t.d, kb, 8, &r);
+    shdict_get(&t.d, kb, 8, 0, &r);
+    CHECK(r.ret == SHDICT_RET_NIL, "one deleted");
+    CHECK(td_items(&t) == 2 * pairs - 1, "its twin stays");
+    free(c);
+    td_close(&t, "collisions");
+}
+
 /* A zone of one data page holds the header's 128-byte slot page and
  * nothing more: the log string's 32-byte slot finds no page. */
 static void
@@ -1013,5 +1173,9 @@ main(void)
     test_tlsf();
     test_check_detects();
     test_tree_deletes();
+    test_crc_collisions();
+#ifdef SHDICT_TEST_NGX_RBTREE
+    test_against_nginx_rbtree();
+#endif
     return test_summary("test_shdict");
 }
