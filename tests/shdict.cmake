@@ -1,7 +1,10 @@
 # The lua_shared_dict emulation (workloads/shdict.[ch]) with its red-black
 # tree and CRC-32: one program, every expected figure derived from the
-# module's rules in its comments.
+# module's rules in its comments.  Its multiproc part runs on its own.
 shmbench_test(test_shdict LABELS unit SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shdict.c)
+# Two forked workers on one dict under a shared lock.
+shmbench_add_test(test_shdict_multiproc LABELS multiproc COMMAND test_shdict multiproc)
+set_tests_properties(test_shdict_multiproc PROPERTIES TIMEOUT 120)
 
 # The same program with nginx's own src/core/ngx_rbtree.c compiled in
 # (unchanged, its warnings silenced: not ours to fix), to compare the tree's

@@ -23,16 +23,22 @@
  * After every test the dict's own check (tree, LRU ring, items, lists) and
  * the allocator's check run.
  */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "crc32.h"
 #include "prng.h"
 #include "rbtree.h"
 #include "registry.h"
 #include "shdict.h"
+#include "substrate/proc.h"
+#include "substrate/shmtx.h"
 #include "substrate/zone.h"
 #include "testutil.h"
 
@@ -1154,9 +1160,100 @@ test_init_fails(void)
     zone_destroy(&z);
 }
 
-int
-main(void)
+/* The lock the workers share, outside the zone (so that it costs the dict
+ * nothing), and a count of the calls to it. */
+struct mp_lock {
+    struct shmtx_lockword word;
+    struct shmtx          mtx;
+    _Atomic int           ready;     /* workers at the start line */
+};
+
+static unsigned lock_calls, unlock_calls;
+
+static void
+mp_lock(void *arg)
 {
+    lock_calls++;
+    shmtx_lock(&((struct mp_lock *) arg)->mtx);
+}
+
+static void
+mp_unlock(void *arg)
+{
+    unlock_calls++;
+    shmtx_unlock(&((struct mp_lock *) arg)->mtx);
+}
+
+/*
+ * Two forked workers on one dict under a lock, released together: each
+ * increments one counter 20000 times and sets and reads 300 other keys.  300 keys of at most
+ * 68 + 6 + 300 bytes never fill 1 MiB, so nothing is evicted, and with the
+ * lock no increment is lost: the counter ends at exactly 2 x 20000.
+ */
+static void
+test_multiproc(void)
+{
+    enum { WORKERS = 2, INCRS = 20000 };
+    struct mp_lock      *lk;
+    struct shdict_result r;
+    struct td            t;
+    pid_t                pid[WORKERS];
+    int                  w;
+
+    lk = mmap(NULL, sizeof(*lk), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (lk == MAP_FAILED || td_open(&t, "slab", MIB, "dogs") != 0) {
+        CHECK(0, "set-up");
+        return;
+    }
+    memset(lk, 0, sizeof(*lk));
+    shmtx_create(&lk->mtx, &lk->word, NULL, 0);
+    shdict_set_lock(&t.d, mp_lock, mp_unlock, lk);
+    for (w = 0; w < WORKERS; w++) {
+        pid[w] = fork();
+        if (pid[w] == 0) {
+            double   zero = 0;
+            uint64_t s = (uint64_t) w + 1;
+            char     kb[16];
+            int      i, bad = 0;
+
+            alarm(60);
+            proc_set_index(w + 1);
+            atomic_fetch_add(&lk->ready, 1);
+            while (atomic_load(&lk->ready) < WORKERS) {
+                sched_yield();
+            }
+            for (i = 0; i < INCRS; i++) {
+                shdict_incr(&t.d, "ctr", 3, 1, &zero, NULL, &r);
+                bad += r.ret != SHDICT_RET_NUMBER;
+                snprintf(kb, sizeof(kb), "key%u", (unsigned) prng_below(&s, 300));
+                struct shdict_value v = str(prng_below(&s, 300));
+                shdict_set(&t.d, kb, strlen(kb), &v, 0, 0, &r);
+                bad += r.ret != SHDICT_RET_TRUE || r.forcible;
+                shdict_get(&t.d, kb, strlen(kb), 0, &r);
+            }
+            _exit(bad != 0 || t.d.count.evictions != 0);
+        }
+    }
+    for (w = 0; w < WORKERS; w++) {
+        CHECK(wait_child(pid[w]) == 0, "worker %d", w);
+    }
+    r = get(&t, "ctr", 0);
+    CHECK(r.ret == SHDICT_RET_NUMBER && r.num == WORKERS * INCRS, "counter %g, expected %d",
+          r.num, WORKERS * INCRS);
+    /* in this process: one lock and one unlock for the get */
+    CHECK(lock_calls == 1 && unlock_calls == 1, "lock calls %u/%u", lock_calls, unlock_calls);
+    shmtx_destroy(&lk->mtx);
+    munmap(lk, sizeof(*lk));
+    td_close(&t, "multiproc");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "multiproc") == 0) {
+        test_multiproc();
+        return test_summary("test_shdict multiproc");
+    }
     test_init_fails();
     test_crc32();
     test_fresh();
