@@ -127,6 +127,16 @@ slot_reqs(struct td *t, uint64_t size)
     return UINT64_MAX;
 }
 
+/* Failed allocations so far, as the allocator counts them. */
+static uint64_t
+zone_fails_now(struct td *t)
+{
+    struct alloc_stats st;
+
+    t->z.ops->stats(&t->z, &st);
+    return st.fails;
+}
+
 static char keybuf[32];
 
 /* Key number i, KLEN bytes. */
@@ -367,6 +377,7 @@ test_mixed(void)
     struct shdict_value  big = str(4000);   /* n = 68 + 3 + 4000 = 4071: one page */
     struct td            t;
     unsigned             i;
+    uint64_t             fails;
 
     if (td_open(&t, "slab", MIB, "dogs") != 0) {
         CHECK(0, "open");
@@ -379,13 +390,19 @@ test_mixed(void)
     }
     CHECK(is_ok3(&r, 0) && shdict_free_space(&t.d) == 0, "full, none forced");
 
-    /* safe_set never evicts */
+    /* safe_set never evicts: one failed request */
+    fails = zone_fails_now(&t);
     CHECK(shdict_safe_set(&t.d, "big", 3, &big, 0, 0, &r) == 0, "safe_set");
+    CHECK(zone_fails_now(&t) == fails + 1, "safe_set: one failed request");
     CHECK(is_fail3(&r, "no memory", 0), "safe_set: false, no memory, false");
     CHECK(t.d.count.evictions == 0 && td_items(&t) == 8095, "nothing evicted");
 
-    /* set: 30 rounds free items 1-30, all in page 0, which the header keeps */
+    /* set: 30 rounds free items 1-30, all in page 0, which the header keeps;
+     * one request before the rounds and one after each fail: 31 */
+    fails = zone_fails_now(&t);
     CHECK(shdict_set(&t.d, "big", 3, &big, 0, 0, &r) == 0, "set big");
+    CHECK(zone_fails_now(&t) == fails + 31, "31 failed requests: %llu",
+          (unsigned long long) (zone_fails_now(&t) - fails));
     CHECK(is_fail3(&r, "no memory", 1), "false, no memory, true: %s", r.err ? r.err : "nil");
     CHECK(t.d.count.evictions == 30 && td_items(&t) == 8065, "30 evicted: %llu",
           (unsigned long long) t.d.count.evictions);
@@ -393,8 +410,11 @@ test_mixed(void)
     shdict_set(&t.d, "big", 3, &big, 0, 0, &r);
     CHECK(is_fail3(&r, "no memory", 1), "second: no memory");
     CHECK(t.d.count.evictions == 60, "60 evicted");
-    /* a third: items 61, 62, 63 empty page 2 at the third round */
+    /* a third: items 61, 62, 63 empty page 2 at the third round: the first
+     * request and the retries of rounds 1 and 2 fail */
+    fails = zone_fails_now(&t);
     shdict_set(&t.d, "big", 3, &big, 0, 0, &r);
+    CHECK(zone_fails_now(&t) == fails + 3, "3 failed requests");
     CHECK(is_ok3(&r, 1), "third succeeds, forcible");
     CHECK(t.d.count.evictions == 63, "63 evicted: %llu", (unsigned long long) t.d.count.evictions);
     CHECK(td_items(&t) == 8095 - 63 + 1, "items");

@@ -287,12 +287,14 @@ expire(struct shdict *d, unsigned n, int tail_kind)
     return freed;
 }
 
-/* Allocate an item's block; when it fails, up to 30 rounds of forced
- * expiry, each followed by a retry, stopping at the first success. */
+/* After an item's allocation failed: up to 30 rounds of forced expiry,
+ * each followed by a retry, stopping at the first success (the first
+ * attempt is the caller's, as in the module, so that an allocator's count
+ * of failed requests is nginx's). */
 static uint64_t
 alloc_evicting(struct shdict *d, size_t n, int *forcible)
 {
-    uint64_t node = zalloc(d, n);
+    uint64_t node = 0;
     int      i;
 
     for (i = 0; node == 0 && i < SHDICT_MAX_EVICT_ROUNDS; i++) {
@@ -1021,7 +1023,7 @@ shdict_pop(struct shdict *d, const void *key, size_t klen, int left,
     switch (ln->value_type) {
     case SHDICT_TSTRING:
         r->ret = SHDICT_RET_STRING;
-        r->str = ln->data;       /* lua copies it before the free below */
+        r->str = NULL;           /* lua copies the bytes; here they are freed */
         break;
     case SHDICT_TNUMBER:
         if (ln->value_len != sizeof(double)) {

@@ -180,8 +180,10 @@ struct shdict_result {
     unsigned             nret;
     enum shdict_ret      ret;
     double               num;        /* ret NUMBER (also TABLE: its length) */
-    const unsigned char *str;        /* ret STRING: the bytes, in the zone,
-                                        valid until the next operation */
+    const unsigned char *str;        /* ret STRING from get: the bytes, in
+                                        the zone, valid until the next
+                                        operation; NULL from a pop, whose
+                                        element is freed */
     size_t               len;
     int                  type;       /* get/pop: the type found, else TNIL */
     const char          *err;        /* the second value when a string */
