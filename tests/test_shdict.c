@@ -366,6 +366,13 @@ test_fill(void)
     fill_until_forcible("slab", 50, 8096, 128);
     /* n = 256: 252 pages x 16 = 4032 items; the 4033rd evicts */
     fill_until_forcible("slab", 178, 4033, 256);
+    /* nginx's own slab code gives the same counts */
+    if (allocator_find("nginx") == NULL) {
+        printf("skip: the fill on nginx's own slab: %s\n", diag_last());
+        return;
+    }
+    fill_until_forcible("nginx", 50, 8096, 128);
+    fill_until_forcible("nginx", 178, 4033, 256);
 }
 
 /* Small items fill the dict; a one-page value then needs a whole free page,
@@ -885,8 +892,12 @@ test_random(void)
 {
     struct run_log slab, ngx, tlsf;
 
+    struct run_log other;
+
     random_script("slab", 42, &slab);
     random_script("tlsf", 42, &tlsf);
+    random_script("freelist", 42, &other);
+    random_script("lfslab", 42, &other);
     CHECK(slab.sig != tlsf.sig || slab.free_space != tlsf.free_space,
           "tlsf behaves exactly like the slab?");
     if (allocator_find("nginx") == NULL) {
@@ -1159,6 +1170,62 @@ test_crc_collisions(void)
     td_close(&t, "collisions");
 }
 
+/* Results written as Lua's tostring writes them. */
+static int
+says(const struct shdict_result *r, const char *want)
+{
+    char   buf[128];
+    size_t n = shdict_result_format(r, buf, sizeof(buf));
+
+    if (n != strlen(want) || strcmp(buf, want) != 0) {
+        fprintf(stderr, "result \"%s\", expected \"%s\"\n", buf, want);
+        return 0;
+    }
+    return 1;
+}
+
+static void
+test_format(void)
+{
+    struct shdict_result r;
+    struct shdict_value  v = str(3), big = str(2 * MIB);
+    double               init = 10;
+    char                 small[6];
+    struct td            t;
+
+    if (td_open(&t, "slab", MIB, "dogs") != 0) {
+        CHECK(0, "open");
+        return;
+    }
+    shdict_set(&t.d, "k", 1, &v, 0, 7, &r);
+    CHECK(says(&r, "true nil false"), "set");
+    shdict_get(&t.d, "k", 1, 0, &r);
+    CHECK(says(&r, "abc 7"), "get with flags");
+    shdict_get(&t.d, "k", 1, 1, &r);
+    CHECK(says(&r, "abc 7 false"), "get_stale");
+    shdict_get(&t.d, "x", 1, 0, &r);
+    CHECK(says(&r, "nil"), "get of nothing");
+    shdict_add(&t.d, "k", 1, &v, 0, 0, &r);
+    CHECK(says(&r, "false exists false"), "add");
+    /* a value larger than the zone: every item evicted, then no memory */
+    shdict_set(&t.d, "b", 1, &big, 0, 0, &r);
+    CHECK(says(&r, "false no memory true"), "too big");
+    shdict_incr(&t.d, "n", 1, 3.5, &init, NULL, &r);
+    CHECK(says(&r, "13.5 nil false"), "incr with init");
+    shdict_incr(&t.d, "n", 1, 1e15, NULL, NULL, &r);
+    CHECK(says(&r, "1e+15"), "incr of 1e15, written as LuaJIT writes it");
+    shdict_incr(&t.d, "m", 1, 1, NULL, NULL, &r);
+    CHECK(says(&r, "nil not found"), "incr absent");
+    shdict_get_keys(&t.d, 0, &r);
+    CHECK(says(&r, "table"), "get_keys");
+    shdict_flush_all(&t.d, &r);
+    CHECK(says(&r, ""), "flush_all returns nothing");
+    shdict_set(&t.d, "k", 1, &v, 0, 0, &r);
+    CHECK(shdict_result_format(&r, small, sizeof(small)) == 14 && strcmp(small, "true ") == 0,
+          "truncated like snprintf: \"%s\"", small);
+    td_close(&t, "format");
+}
+
 /* A zone of one data page holds the header's 128-byte slot page and
  * nothing more: the log string's 32-byte slot finds no page. */
 static void
@@ -1275,6 +1342,7 @@ main(int argc, char **argv)
         return test_summary("test_shdict multiproc");
     }
     test_init_fails();
+    test_format();
     test_crc32();
     test_fresh();
     test_node_sizes();

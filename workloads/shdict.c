@@ -358,16 +358,19 @@ res_number(struct shdict_result *r, unsigned nret, double v)
 static int
 bad_key(const void *key, size_t klen, struct shdict_result *r)
 {
+    const char *err = NULL;
+
     if (key == NULL) {
-        return res_error(r, SHDICT_RET_NIL, "nil key"), 1;
+        err = "nil key";
+    } else if (klen == 0) {
+        err = "empty key";
+    } else if (klen > SHDICT_KEY_MAX) {
+        err = "key too long";
     }
-    if (klen == 0) {
-        return res_error(r, SHDICT_RET_NIL, "empty key"), 1;
+    if (err != NULL) {
+        res_error(r, SHDICT_RET_NIL, err);
     }
-    if (klen > SHDICT_KEY_MAX) {
-        return res_error(r, SHDICT_RET_NIL, "key too long"), 1;
-    }
-    return 0;
+    return err != NULL;
 }
 
 /* Write a value's bytes: the caller's, or the pattern. */
@@ -383,6 +386,73 @@ put_bytes(unsigned char *dst, const unsigned char *src, size_t len)
     for (i = 0; i < len; i++) {
         dst[i] = (unsigned char) ('a' + i % 26);
     }
+}
+
+/* Append to buf[*at ...] what fits of n bytes, counting them all. */
+static void
+fmt_put(char *buf, size_t len, size_t *at, const char *s, size_t n)
+{
+    if (*at < len) {
+        memcpy(buf + *at, s, *at + n < len ? n : len - *at);
+    }
+    *at += n;
+}
+
+static void
+fmt_str(char *buf, size_t len, size_t *at, const char *s)
+{
+    fmt_put(buf, len, at, s, strlen(s));
+}
+
+size_t
+shdict_result_format(const struct shdict_result *r, char *buf, size_t len)
+{
+    char     num[32];
+    size_t   at = 0;
+    unsigned i;
+
+    for (i = 0; i < r->nret; i++) {
+        if (i > 0) {
+            fmt_str(buf, len, &at, " ");
+        }
+        if (i == 0) {
+            switch (r->ret) {
+            case SHDICT_RET_TRUE:
+                fmt_str(buf, len, &at, "true");
+                break;
+            case SHDICT_RET_FALSE:
+                fmt_str(buf, len, &at, "false");
+                break;
+            case SHDICT_RET_NUMBER:
+                snprintf(num, sizeof(num), "%.14g", r->num);
+                fmt_str(buf, len, &at, num);
+                break;
+            case SHDICT_RET_STRING:
+                fmt_put(buf, len, &at, (const char *) r->str, r->str != NULL ? r->len : 0);
+                break;
+            case SHDICT_RET_TABLE:
+                fmt_str(buf, len, &at, "table");
+                break;
+            default:
+                fmt_str(buf, len, &at, "nil");
+            }
+        } else if (i == 1) {
+            if (r->err != NULL) {
+                fmt_str(buf, len, &at, r->err);
+            } else if (r->has_flags) {
+                snprintf(num, sizeof(num), "%u", r->flags);
+                fmt_str(buf, len, &at, num);
+            } else {
+                fmt_str(buf, len, &at, "nil");
+            }
+        } else {
+            fmt_str(buf, len, &at, r->forcible || r->stale ? "true" : "false");
+        }
+    }
+    if (len > 0) {
+        buf[at < len ? at : len - 1] = '\0';
+    }
+    return at;
 }
 
 /* Set-up. */

@@ -193,6 +193,15 @@ struct shdict_result {
     int                  stale;      /* third value of get_stale */
 };
 
+/*
+ * The values of r as Lua's tostring() writes each, separated by one space:
+ * "true nil false", "false no memory true", "nil", "13.5", "table" for
+ * get_keys' table; numbers as LuaJIT writes them ("%.14g"), strings as
+ * their bytes.  Written into buf as snprintf does (truncated, always
+ * terminated when len > 0); returns the length of the whole text.
+ */
+size_t shdict_result_format(const struct shdict_result *r, char *buf, size_t len);
+
 /* Counts of this process's operations and of what they did. */
 struct shdict_counters {
     uint64_t sets;          /* set, safe_set, add, safe_add, replace (delete apart) */
@@ -222,8 +231,9 @@ struct shdict {
 };
 
 /*
- * Make a dict named `name` in the zone z (formatted by an allocator, with
- * nothing allocated yet): allocate its header and log-context string as the
+ * Make a dict named `name` in the zone z, which an allocator formatted
+ * (nginx's figures need a zone nothing else allocates from, as nginx gives
+ * each dict its own): allocate its header and log-context string as the
  * module does, empty tree and queue, clock at SHDICT_CLOCK_START.  Returns
  * 0, or -1 with a diag message (the zone cannot hold them).
  */
