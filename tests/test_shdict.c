@@ -287,6 +287,7 @@ test_node_sizes(void)
     struct td            t;
     uint64_t             before, used;
     size_t               i;
+    char                 k[16];
 
     if (td_open(&t, "slab", MIB, "dogs") != 0) {
         CHECK(0, "open");
@@ -295,7 +296,6 @@ test_node_sizes(void)
     for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         before = shdict_free_space(&t.d);
         used = c[i].slot ? slot_used(&t, c[i].slot) : 0;
-        char k[16];
         memset(k, 'x', c[i].k);
         k[c[i].k] = '\0';
         r = set_s(&t, k, c[i].v, 0);
@@ -536,7 +536,7 @@ test_expiry(void)
     struct shdict_result r;
     struct shdict_value  v = str(20);
     struct td            t;
-    uint64_t             t0;
+    uint64_t             t0, reqs;
 
     if (td_open(&t, "slab", MIB, "dogs") != 0) {
         CHECK(0, "open");
@@ -584,7 +584,7 @@ test_expiry(void)
     shdict_get(&t.d, "f", 1, 0, &r);   /* LRU: f, e, x */
     shdict_get(&t.d, "e", 1, 1, &r);   /* get_stale: no helper; e, f, x */
     shdict_clock_advance(&t.d, 11);
-    uint64_t reqs = slot_reqs(&t, 128);
+    reqs = slot_reqs(&t, 128);
     CHECK(shdict_replace(&t.d, "e", 1, &v, 0, 0, &r) == 0 && is_fail3(&r, "not found", 0),
           "replace of an expired key: not found");
     CHECK(shdict_add(&t.d, "e", 1, &v, 0, 7, &r) == 0 && is_ok3(&r, 0),
@@ -621,6 +621,7 @@ test_store_errors(void)
     struct shdict_value  bad = { 7, 0, NULL, 0 }, yes = { SHDICT_TBOOLEAN, 1, NULL, 0 };
     static char          longkey[SHDICT_KEY_MAX + 1];
     struct td            t;
+    uint64_t             reqs;
 
     if (td_open(&t, "slab", MIB, "dogs") != 0) {
         CHECK(0, "open");
@@ -652,7 +653,7 @@ test_store_errors(void)
     CHECK(r.ret == SHDICT_RET_TRUE && r.len == 1 && r.nret == 1, "boolean true");
     /* a set of another length frees and reallocates; of the same length it
      * reuses the node: 68 + 1 + 100 and 68 + 1 + 101 are both slot 256 */
-    uint64_t reqs = slot_reqs(&t, 256);
+    reqs = slot_reqs(&t, 256);
     set_s(&t, "s", 100, 0);
     set_s(&t, "s", 100, 0);
     CHECK(slot_reqs(&t, 256) == reqs + 1, "same length: in place");
@@ -675,6 +676,7 @@ test_incr(void)
     double               init = 10;
     int64_t              ttl = 100, neg = -1;
     struct td            t;
+    uint64_t             reqs;
 
     if (td_open(&t, "slab", MIB, "dogs") != 0) {
         CHECK(0, "open");
@@ -704,7 +706,7 @@ test_incr(void)
     CHECK(r.num == 0, "n keeps no expiry");
     /* an expired number of 8 bytes is reused in place with init + delta */
     shdict_clock_advance(&t.d, 101);
-    uint64_t reqs = slot_reqs(&t, 128);
+    reqs = slot_reqs(&t, 128);
     shdict_incr(&t.d, "m", 1, 5, &init, NULL, &r);
     CHECK(r.num == 15 && slot_reqs(&t, 128) == reqs, "expired m: 15, reused");
     r = get(&t, "m", 0);
@@ -716,7 +718,8 @@ static void
 test_lists(void)
 {
     struct shdict_result r;
-    struct shdict_value  v = str(10), n = num(3.5);
+    struct shdict_value  v = str(10), n = num(3.5), w = str(3), e = str(100);
+    struct shdict_value  yes = { SHDICT_TBOOLEAN, 1, NULL, 0 };
     struct td            t;
     uint64_t             s128, s32;
     unsigned             i;
@@ -733,7 +736,6 @@ test_lists(void)
     CHECK(slot_used(&t, 128) == s128 + 1 && slot_used(&t, 32) == s32 + 1, "head and element");
     shdict_push(&t.d, "l", 1, 0, &n, &r);   /* [s, 3.5] */
     CHECK(r.num == 2, "rpush: 2");
-    struct shdict_value w = str(3);
     shdict_push(&t.d, "l", 1, 1, &w, &r);   /* [w, s, 3.5] */
     CHECK(r.num == 3, "lpush: 3");
     shdict_llen(&t.d, "l", 1, &r);
@@ -760,7 +762,6 @@ test_lists(void)
     CHECK(is_nil_err(&r, "value not a list"), "push on a string");
     shdict_pop(&t.d, "s", 1, 1, &r);
     CHECK(is_nil_err(&r, "value not a list"), "pop on a string");
-    struct shdict_value yes = { SHDICT_TBOOLEAN, 1, NULL, 0 };
     shdict_push(&t.d, "l", 1, 1, &yes, &r);
     CHECK(is_nil_err(&r, "bad value type"), "push of a boolean");
 
@@ -782,7 +783,6 @@ test_lists(void)
     for (i = 1; i <= 8095; i++) {
         set_s(&t, key(i), 50, 0);
     }
-    struct shdict_value e = str(100);
     shdict_push(&t.d, "L", 1, 1, &e, &r);
     CHECK(r.nret == 2 && r.ret == SHDICT_RET_FALSE && strcmp(r.err, "no memory") == 0,
           "no room for the head: false, no memory");
@@ -1298,10 +1298,11 @@ test_multiproc(void)
     for (w = 0; w < WORKERS; w++) {
         pid[w] = fork();
         if (pid[w] == 0) {
-            double   zero = 0;
-            uint64_t s = (uint64_t) w + 1;
-            char     kb[16];
-            int      i, bad = 0;
+            struct shdict_value v;
+            double              zero = 0;
+            uint64_t            s = (uint64_t) w + 1;
+            char                kb[16];
+            int                 i, bad = 0;
 
             alarm(60);
             proc_set_index(w + 1);
@@ -1313,7 +1314,7 @@ test_multiproc(void)
                 shdict_incr(&t.d, "ctr", 3, 1, &zero, NULL, &r);
                 bad += r.ret != SHDICT_RET_NUMBER;
                 snprintf(kb, sizeof(kb), "key%u", (unsigned) prng_below(&s, 300));
-                struct shdict_value v = str(prng_below(&s, 300));
+                v = str(prng_below(&s, 300));
                 shdict_set(&t.d, kb, strlen(kb), &v, 0, 0, &r);
                 bad += r.ret != SHDICT_RET_TRUE || r.forcible;
                 shdict_get(&t.d, kb, strlen(kb), 0, &r);
