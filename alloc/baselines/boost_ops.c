@@ -240,6 +240,13 @@ boost_usable_size(struct zone *z, enum boost_ipc_algo a, const char *name, void 
     return boost_ipc_size(a, boost_seg(z), boost_hdr(z)->seg_size, p);
 }
 
+/*
+ * footprint: the bytes Boost has handed out since the segment was empty
+ * (get_free_memory() then less now, its per-block headers included), exact:
+ * Boost keeps the free total under its lock.  header_bytes: the rest of the
+ * zone, ours and Boost's segment manager before the first block.
+ * largest_free is unknown (0; see the top of the file).
+ */
 static void
 boost_stats(struct zone *z, enum boost_ipc_algo a, const char *name, struct alloc_stats *out)
 {
@@ -255,7 +262,9 @@ boost_stats(struct zone *z, enum boost_ipc_algo a, const char *name, struct allo
     out->data_bytes = h->free_at_init;
     out->free_bytes = free_bytes;
     out->largest_free = 0;          /* not available: see the top of the file */
-    out->footprint = z->size > free_bytes ? z->size - free_bytes : 0;
+    out->header_bytes = z->size - h->free_at_init;
+    out->footprint = h->free_at_init > free_bytes ? h->free_at_init - free_bytes : 0;
+    out->exact = ALLOC_EXACT_FOOTPRINT;
     out->fails = zone_fails(z->ctl->procstat);
 }
 

@@ -386,8 +386,11 @@ freelist_stats(struct zone *z, struct alloc_stats *out)
     if (btag_stats(z, &fl_fmt, out) != 0) {
         return;
     }
-    if (freelist_each_free_run(z, fl_largest, &largest) == 0 && largest >= BTAG_MIN_BLOCK) {
-        out->largest_free = largest - FL_OVERHEAD;
+    if (freelist_each_free_run(z, fl_largest, &largest) == 0) {
+        out->exact |= ALLOC_EXACT_LARGEST;      /* every free block seen */
+        if (largest >= BTAG_MIN_BLOCK) {
+            out->largest_free = largest - FL_OVERHEAD;
+        }
     }
 }
 
