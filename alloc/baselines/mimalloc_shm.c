@@ -349,6 +349,9 @@ mishm_stats(struct zone *z, struct alloc_stats *out)
     }
     out->data_bytes = (uint64_t) m->nworkers * m->slice_size;
     out->header_bytes = z->size - out->data_bytes;
+    if (m->pid == 0 && m->nworkers == 1) {
+        out->exact = ALLOC_EXACT_FOOTPRINT;     /* no heap yet: nothing set up */
+    }
     if (m->pid == proc_pid()) {
         mi_heap_visit_blocks(m->heap, false, mishm_count_area, &pages);
         out->footprint = pages;
