@@ -347,6 +347,7 @@ replay_print_json(const struct replay_state *s, int mem)
     replay_json_u64("pages_free", pages, st.pages_free);
     replay_json_u64("data_bytes", 1, st.data_bytes);
     replay_json_u64("header_bytes", 1, st.header_bytes);
+    replay_json_u64("footprint_bytes", (st.exact & ALLOC_EXACT_FOOTPRINT) != 0, st.footprint);
     replay_json_u64("ops", 1, t->nops);
     replay_json_u64("allocs", 1, r->allocs);
     replay_json_u64("fails", 1, r->fails);

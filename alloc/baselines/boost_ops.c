@@ -310,7 +310,9 @@ boost_data_offset(struct zone *z)
 #define BOOST_SEQFIT_SUMMARY                                                            \
     "Boost.Interprocess " SHMBENCH_BOOST_VERSION " simple_seq_fit: address-ordered free " \
     "list, first fit, merge by list walk, process-shared mutex (not robust), offset_ptr " \
-    "(double free undetected)"
+    "(double free undetected); alloc and free walk the free list: O(free blocks), " \
+    "microseconds to hundreds of them per op with 10^5 blocks live (the algorithm, not " \
+    "a hang)"
 
 /* One ops table per algorithm: thin functions that name it. */
 #define BOOST_OPS(tag, A, NAME, SUMMARY)                                                      \

@@ -491,7 +491,8 @@ const struct allocator_ops freelist_allocator = {
     .name = "freelist",
     .summary = "plain malloc over shm: boundary tags, one address-ordered free list "
                "(offsets), first fit by default, best fit via policy \"best\"; "
-               "linear search",
+               "linear search: an op costs O(free blocks), up to microseconds with 10^5 "
+               "blocks live (the algorithm, not a hang)",
     .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE
             | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
     .min_zone_size = freelist_min_zone_size,
