@@ -190,14 +190,16 @@ replay_figures_of(const struct replay_state *s, int mem, struct replay_figures *
                        ? 1.0 - replay_ratio(m->fail_largest_free, m->fail_free_bytes) : NAN;
 }
 
-/* "12.34%", or "unknown" for NAN, into buf. */
+/* v as "12.34%" (pct) or "1.2345", or "unknown" for NAN, into buf. */
 static const char *
-replay_pct(char *buf, size_t len, double v)
+replay_fmt(char *buf, size_t len, double v, int pct)
 {
     if (isnan(v)) {
         snprintf(buf, len, "unknown");
-    } else {
+    } else if (pct) {
         snprintf(buf, len, "%.2f%%", 100.0 * v);
+    } else {
+        snprintf(buf, len, "%.4f", v);
     }
     return buf;
 }
@@ -209,6 +211,8 @@ replay_print_memory(const struct replay_state *s, const struct replay_figures *f
     const struct trace_replay_result *r = &s->result;
     char                              a[32], b[32];
 
+    /* NAN where a denominator is 0 (nothing live, nothing free) */
+
     printf("live: peak %llu bytes; granted: peak %llu bytes\n",
            (unsigned long long) m->peak_live, (unsigned long long) m->peak_granted);
     if (f->exact) {
@@ -216,10 +220,10 @@ replay_print_memory(const struct replay_state *s, const struct replay_figures *f
                (unsigned long long) m->peak_footprint,
                (unsigned long long) m->peak_footprint_op,
                (unsigned long long) m->header_bytes);
-        printf("at peak: overhead %.4f (peak footprint / peak live), internal "
+        printf("at peak: overhead %s (peak footprint / peak live), internal "
                "fragmentation %s (live %llu of granted %llu)\n",
-               isnan(f->overhead_at_peak) ? 0.0 : f->overhead_at_peak,
-               replay_pct(a, sizeof(a), f->internal_frag),
+               replay_fmt(a, sizeof(a), f->overhead_at_peak, 0),
+               replay_fmt(b, sizeof(b), f->internal_frag, 1),
                (unsigned long long) m->live_at_peak, (unsigned long long) m->granted_at_peak);
     } else {
         printf("footprint: not exact for \"%s\" (docs/metrics.md): no peak, overhead "
@@ -230,8 +234,8 @@ replay_print_memory(const struct replay_state *s, const struct replay_figures *f
         printf("first failure: op %llu (line %llu): fill %s (live %llu of %llu data "
                "bytes), external fragmentation %s (largest free %llu of %llu free bytes)\n",
                (unsigned long long) r->first_fail_op, (unsigned long long) r->first_fail_line,
-               replay_pct(a, sizeof(a), f->fill), (unsigned long long) m->fail_live,
-               (unsigned long long) m->data_bytes, replay_pct(b, sizeof(b), f->external_frag),
+               replay_fmt(a, sizeof(a), f->fill, 1), (unsigned long long) m->fail_live,
+               (unsigned long long) m->data_bytes, replay_fmt(b, sizeof(b), f->external_frag, 1),
                (unsigned long long) m->fail_largest_free,
                (unsigned long long) m->fail_free_bytes);
     }

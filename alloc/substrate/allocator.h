@@ -64,8 +64,10 @@ struct alloc_slot_stat {
 /* Which figures of a struct alloc_stats are exact (its `exact` bits). */
 enum alloc_stats_exact {
     ALLOC_EXACT_FOOTPRINT = 1u << 0, /* footprint is this zone's, to the byte, now */
-    ALLOC_EXACT_LARGEST   = 1u << 1, /* largest_free is the largest request that
-                                        succeeds now (not a bound, not unknown) */
+    ALLOC_EXACT_LARGEST   = 1u << 1, /* largest_free is the largest block its free
+                                        memory can give now (page allocators:
+                                        the longest free page run), not a
+                                        bound, not unknown */
 };
 
 /*
