@@ -212,6 +212,25 @@ for trace in "$CONF"/*.trace; do
     fi
 done
 
+# --- Every allocator ----------------------------------------------------------
+# A mixed churn over each one that loads: a well-formed object; where the
+# footprint is exact, what was reserved for blocks holds what was granted
+# (at the peak and at the end) and header + data is within the zone.
+for a in $("$B" list | awk '$2 != "-" { print $1 }'); do
+    "$B" replay --alloc "$a" --memory --format json "$CONF/11-churn-mixed.trace"         > "$T/$a.json" 2> "$T/err" || { fail "$a: replay --memory: $(cat "$T/err")"; continue; }
+    json_ok "$T/$a.json"
+    [ "$(field "$T/$a.json" footprint_exact)" = true ] || continue
+    checks=$((checks + 1))
+    pk=$(field "$T/$a.json" peak_footprint_bytes)
+    gp=$(field "$T/$a.json" granted_at_peak_bytes)
+    fp=$(field "$T/$a.json" footprint_bytes)
+    h=$(field "$T/$a.json" header_bytes)
+    d=$(field "$T/$a.json" data_bytes)
+    zb=$(field "$T/$a.json" zone_bytes)
+    [ "$gp" -le "$pk" ] && [ "$fp" -le "$pk" ] && [ "$fp" -le "$d" ] && [ $((h + d)) -le "$zb" ] \
+        || fail "$a: granted at peak $gp, peak $pk, footprint $fp, data $d, header $h, zone $zb"
+done
+
 # --- One process, the whole zone --------------------------------------------
 # 64 blocks of 256 KiB live at once: 16 MiB, a quarter of the default 64 MiB
 # zone.  An eighth of it (what 8 slices gave jemalloc-shm) cannot hold them;
