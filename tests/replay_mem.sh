@@ -11,6 +11,9 @@
 #     every documented field, the slab's header_bytes + footprint_bytes +
 #     pages_free * page_size is its zone, and `nginx` (when built) gives
 #     the slab's memory figures, field for field;
+#   - every allocator that loads replays a churn with --memory; where its
+#     footprint is exact, it is at least what was granted at the peak and
+#     the header and data bytes fit in the zone;
 #   - jemalloc-shm and mimalloc-shm (when loadable) replay a trace whose
 #     live set is a quarter of the zone: one process gets the whole zone;
 #   - --memory and --format json refuse --offsets, --format a bad name.
