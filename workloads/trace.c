@@ -892,8 +892,11 @@ trace_acct_pages(struct trace_acct *a, const struct trace_block *b, int d,
     }
     last = (off + len - 1) >> a->page_shift;
     for (pg = off >> a->page_shift; pg <= last; pg++) {
-        if (d > 0 ? a->page_live[pg]++ == 0 : --a->page_live[pg] == 0) {
-            a->pages_used += (uint64_t) d;
+        if (d > 0 && a->page_live[pg]++ == 0) {
+            a->pages_used++;
+            changed = 1;
+        } else if (d < 0 && --a->page_live[pg] == 0) {
+            a->pages_used--;
             changed = 1;
         }
     }
