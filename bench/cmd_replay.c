@@ -157,7 +157,6 @@ replay_print_stats(const struct replay_state *s)
 
 /* The figures the summary and the JSON object share, NAN where unknown. */
 struct replay_figures {
-    int    mem;              /* --memory */
     int    exact;            /* the footprint figures are exact */
     double ns_per_op;        /* NAN with --memory */
     double overhead_at_peak; /* peak footprint / peak live */
@@ -179,7 +178,6 @@ replay_figures_of(const struct replay_state *s, int mem, struct replay_figures *
     const struct trace_replay_result *r = &s->result;
     int                               failed = r->first_fail_op != 0;
 
-    f->mem = mem;
     f->exact = mem && m->footprint_exact;
     f->ns_per_op = !mem && s->trace.nops ? (double) r->ns / (double) s->trace.nops : NAN;
     f->overhead_at_peak = f->exact ? replay_ratio(m->peak_footprint, m->peak_live) : NAN;
