@@ -112,6 +112,7 @@ struct replay_opts {
     uint64_t         page_size;   /* 0: from the trace, else 4096 */
     const char      *keep;        /* posix name to keep, or NULL */
     int              offsets;     /* record offsets for --offsets */
+    int              memory;      /* account memory at every op (--memory) */
 };
 
 /* A replay in progress: the trace, the allocator, its zone. */
@@ -123,6 +124,7 @@ struct replay_state {
     size_t                       page_size;  /* as given to the allocator */
     int64_t                     *offsets;    /* nallocs, with --offsets */
     struct trace_replay_result   result;
+    struct trace_memory          memory;     /* with opts.memory */
     char                         posix_name[ZONE_NAME_MAX];
 };
 

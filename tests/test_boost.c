@@ -177,7 +177,8 @@ test_blocks(const struct allocator_ops *ops)
     check_no_overlap(&z, blk, n);
     check_clean(&z, "filling");
     ops->stats(&z, &st);
-    CHECK(st.free_bytes < st.data_bytes && st.footprint == z.size - st.free_bytes,
+    CHECK(st.free_bytes < st.data_bytes && st.footprint == st.data_bytes - st.free_bytes
+          && st.header_bytes + st.data_bytes == z.size,
           "%s: stats while full: free %llu footprint %llu", ops->name,
           (unsigned long long) st.free_bytes, (unsigned long long) st.footprint);
 

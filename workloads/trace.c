@@ -706,18 +706,42 @@ trace_free(struct trace *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* The diag message for a free that the allocator refused at op. */
+static int
+trace_refused(const struct trace *t, const struct zone *z, const struct trace_op *op)
+{
+    char why[512];
+
+    snprintf(why, sizeof(why), "%s", diag_last());
+    diag_set("%s:%lu: free of ID %llu refused by \"%s\": %s", t->path,
+             (unsigned long) op->line,
+             (unsigned long long) t->ids[op->slot & TRACE_SLOT_MAX],
+             z->ops->name, why[0] ? why : "no reason given");
+    return -1;
+}
+
+/* Where the first failure was, into r. */
+static void
+trace_first_fail(const struct trace *t, const struct trace_op *first,
+    struct trace_replay_result *r)
+{
+    if (first) {
+        r->first_fail_op = (uint64_t) (first - t->ops) + 1;
+        r->first_fail_line = first->line;
+    }
+}
+
 int
 trace_replay(const struct trace *t, struct zone *z, const unsigned char *origin,
     int64_t *offsets, struct trace_replay_result *r)
 {
     void *(*alloc)(struct zone *, size_t) = z->ops->alloc;
     int   (*release)(struct zone *, void *) = z->ops->free;
-    const struct trace_op *op = t->ops, *end = t->ops + t->nops;
+    const struct trace_op *op = t->ops, *end = t->ops + t->nops, *first = NULL;
     void                 **blocks;
     void                  *b;
     uint64_t               t0, t1, fails = 0, frees = 0, skipped = 0;
     uint32_t               slot;
-    char                   why[512];
 
     memset(r, 0, sizeof(*r));
     blocks = calloc(t->nslots ? t->nslots : 1, sizeof(*blocks));
@@ -744,8 +768,8 @@ trace_replay(const struct trace *t, struct zone *z, const unsigned char *origin,
         } else {
             b = alloc(z, (size_t) op->size);
             blocks[slot] = b;
-            if (b == NULL) {
-                fails++;
+            if (b == NULL && fails++ == 0) {
+                first = op;
             }
             if (offsets) {
                 *offsets++ = b ? (int64_t) ((unsigned char *) b - origin) : -1;
@@ -760,13 +784,292 @@ trace_replay(const struct trace *t, struct zone *z, const unsigned char *origin,
     r->frees_skipped = skipped;
     r->allocs = (uint64_t) (op - t->ops) - frees - skipped - fails;
     r->ns = t1 - t0;
-    if (op < end) {
-        snprintf(why, sizeof(why), "%s", diag_last());
-        diag_set("%s:%lu: free of ID %llu refused by \"%s\": %s", t->path,
-                 (unsigned long) op->line,
-                 (unsigned long long) t->ids[op->slot & TRACE_SLOT_MAX],
-                 z->ops->name, why[0] ? why : "no reason given");
+    trace_first_fail(t, first, r);
+    return op < end ? trace_refused(t, z, op) : 0;
+}
+
+/*
+ * Memory accounting.  Live and granted bytes change only at the ops, by
+ * sizes the replay knows, so they are kept incrementally.  The footprint is
+ * the allocator's, from stats(), which is not cheap: the slab's walks its
+ * free page runs for largest_free, so one call per op would cost more than
+ * the op (docs/formats.md has the figures).  So stats() is read only when
+ * the footprint may have changed:
+ *
+ * - For an allocator that takes page counts (`slab`, `nginx`), a data page
+ *   is in use exactly while a live block lies in it: nginx takes a page
+ *   when a slot has no free chunk, gives it back when its last chunk is
+ *   freed, and a page run holds one block.  So the replay counts the live
+ *   blocks on every page (from each block's offset and usable size), which
+ *   says at every op how many pages are in use, and reads stats() only when
+ *   that count passes its highest so far (the peak is then the allocator's
+ *   own figure), at the first failure and at the end.  Each read checks the
+ *   allocator's pages in use against the count; a difference (an empty
+ *   page kept) stops the replay with an error.
+ * - For any other allocator, the footprint can grow only at an allocation,
+ *   so stats() is read after each one (its peak is then exact; it may
+ *   shrink after a free unseen until the next allocation, which no peak
+ *   needs).
+ */
+struct trace_block {
+    void    *p;
+    uint64_t size;           /* requested */
+    uint64_t granted;        /* usable_size() */
+};
+
+struct trace_acct {
+    const struct trace  *t;
+    struct zone         *z;
+    const unsigned char *origin;
+    struct trace_memory *m;
+    uint64_t             live, granted;
+    uint32_t            *page_live;  /* live blocks on each data page; NULL:
+                                        stats() after every allocation */
+    uint64_t             npages, page_shift, pages_used, pages_peak;
+};
+
+/* Read stats() into st after op (NULL: before the first or after the
+ * last), checking the pages in use against the count; 0 or -1 (diag). */
+static int
+trace_acct_read(struct trace_acct *a, struct alloc_stats *st, const struct trace_op *op)
+{
+    a->z->ops->stats(a->z, st);
+    a->m->stats_calls++;
+    if (!(st->exact & ALLOC_EXACT_FOOTPRINT)) {
+        a->m->footprint_exact = 0;
+    }
+    if (a->page_live && st->pages - st->pages_free != a->pages_used) {
+        diag_set("%s:%lu: \"%s\" has %llu data pages in use, but its live blocks lie "
+                 "in %llu (memory accounting)", a->t->path,
+                 (unsigned long) (op ? op->line : a->t->lines), a->z->ops->name,
+                 (unsigned long long) (st->pages - st->pages_free),
+                 (unsigned long long) a->pages_used);
         return -1;
     }
     return 0;
+}
+
+/* Read stats() after op number `opno` (0: before the first), and take a
+ * new peak footprint. */
+static int
+trace_acct_look(struct trace_acct *a, uint64_t opno, const struct trace_op *op)
+{
+    struct trace_memory *m = a->m;
+    struct alloc_stats   st;
+
+    if (trace_acct_read(a, &st, op) != 0) {
+        return -1;
+    }
+    m->end_footprint = st.footprint;
+    if (st.footprint > m->peak_footprint || opno == 0) {
+        m->peak_footprint = st.footprint;
+        m->peak_footprint_op = opno;
+        m->live_at_peak = a->live;
+        m->granted_at_peak = a->granted;
+    }
+    return 0;
+}
+
+/* Add d (+1 or -1) to the count of every page block b lies on; 1 if a page
+ * came into use or went out of it, 0 if not, -1 (diag) if b is no block on
+ * the data pages. */
+static int
+trace_acct_pages(struct trace_acct *a, const struct trace_block *b, int d,
+    const struct trace_op *op)
+{
+    uint64_t off = (uint64_t) ((const unsigned char *) b->p - a->origin);
+    uint64_t pg, last, len = b->granted ? b->granted : 1;
+    int      changed = 0;
+
+    if ((const unsigned char *) b->p < a->origin || off >= a->npages << a->page_shift
+        || len > (a->npages << a->page_shift) - off)
+    {
+        diag_set("%s:%lu: \"%s\" gave a block at offset %lld (%llu bytes) outside its "
+                 "%llu data pages (memory accounting)", a->t->path, (unsigned long) op->line,
+                 a->z->ops->name, (long long) ((const unsigned char *) b->p - a->origin),
+                 (unsigned long long) len, (unsigned long long) a->npages);
+        return -1;
+    }
+    last = (off + len - 1) >> a->page_shift;
+    for (pg = off >> a->page_shift; pg <= last; pg++) {
+        if (d > 0 && a->page_live[pg]++ == 0) {
+            a->pages_used++;
+            changed = 1;
+        } else if (d < 0 && --a->page_live[pg] == 0) {
+            a->pages_used--;
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
+/* The zone's state just before the first failed allocation, at op. */
+static int
+trace_acct_fail(struct trace_acct *a, const struct trace_op *op)
+{
+    struct trace_memory *m = a->m;
+    struct alloc_stats   st;
+
+    if (trace_acct_read(a, &st, op) != 0) {
+        return -1;
+    }
+    m->fail_live = a->live;
+    m->fail_footprint = st.footprint;
+    m->fail_free_bytes = st.free_bytes;
+    m->fail_largest_free = st.largest_free;
+    m->fail_largest_exact = (st.exact & ALLOC_EXACT_LARGEST) != 0;
+    return 0;
+}
+
+/* Set up a: the first stats() read, and the page counts if they apply. */
+static int
+trace_acct_init(struct trace_acct *a, const struct trace *t, struct zone *z,
+    const unsigned char *origin, struct trace_memory *m)
+{
+    struct alloc_stats st;
+
+    memset(a, 0, sizeof(*a));
+    memset(m, 0, sizeof(*m));
+    a->t = t;
+    a->z = z;
+    a->origin = origin;
+    a->m = m;
+    m->footprint_exact = 1;
+    z->ops->stats(z, &st);
+    m->header_bytes = st.header_bytes;
+    m->data_bytes = st.data_bytes;
+    if (allocator_takes_pages(z->ops) && st.pages && st.page_size
+        && (st.page_size & (st.page_size - 1)) == 0)
+    {
+        a->page_live = calloc(st.pages, sizeof(*a->page_live));
+        if (a->page_live == NULL) {
+            diag_set("%s: out of memory for %llu page counts", t->path,
+                     (unsigned long long) st.pages);
+            return -1;
+        }
+        a->npages = st.pages;
+        while (((uint64_t) 1 << a->page_shift) < st.page_size) {
+            a->page_shift++;
+        }
+        a->pages_used = st.pages - st.pages_free;
+        a->pages_peak = a->pages_used;
+    }
+    return trace_acct_look(a, 0, NULL);
+}
+
+/* The accounting after the allocation of b at op; 0 or -1 (diag). */
+static int
+trace_acct_alloc(struct trace_acct *a, const struct trace_block *b,
+    const struct trace_op *op)
+{
+    struct trace_memory *m = a->m;
+    uint64_t             opno = (uint64_t) (op - a->t->ops) + 1;
+    int                  changed;
+
+    a->live += b->size;
+    a->granted += b->granted;
+    if (a->live > m->peak_live) {
+        m->peak_live = a->live;
+    }
+    if (a->granted > m->peak_granted) {
+        m->peak_granted = a->granted;
+    }
+    if (a->page_live == NULL) {
+        return trace_acct_look(a, opno, op);
+    }
+    changed = trace_acct_pages(a, b, 1, op);
+    if (changed <= 0 || a->pages_used <= a->pages_peak) {
+        return changed < 0 ? -1 : 0;
+    }
+    a->pages_peak = a->pages_used;
+    return trace_acct_look(a, opno, op);
+}
+
+/* The accounting after the free of b at op; 0 or -1 (diag). */
+static int
+trace_acct_free(struct trace_acct *a, const struct trace_block *b,
+    const struct trace_op *op)
+{
+    a->live -= b->size;
+    a->granted -= b->granted;
+    return a->page_live ? (trace_acct_pages(a, b, -1, op) < 0 ? -1 : 0) : 0;
+}
+
+int
+trace_replay_memory(const struct trace *t, struct zone *z, const unsigned char *origin,
+    struct trace_replay_result *r, struct trace_memory *m)
+{
+    size_t (*usable)(struct zone *, void *) = z->ops->usable_size;
+    const struct trace_op *op = t->ops, *end = t->ops + t->nops, *first = NULL;
+    struct trace_block    *blocks = NULL, *b;
+    struct trace_acct      a;
+    uint64_t               t0, t1, fails = 0, frees = 0, skipped = 0;
+    int                    rc = -1;
+
+    memset(r, 0, sizeof(*r));
+    if (trace_acct_init(&a, t, z, origin, m) != 0) {
+        goto done;
+    }
+    blocks = calloc(t->nslots ? t->nslots : 1, sizeof(*blocks));
+    if (blocks == NULL) {
+        diag_set("%s: out of memory for %zu blocks", t->path, t->nslots);
+        goto done;
+    }
+
+    t0 = clock_ns();
+    for (; op < end; op++) {
+        b = &blocks[op->slot & TRACE_SLOT_MAX];
+        if (op->slot & TRACE_OP_FREE) {
+            if (b->p == NULL) {
+                skipped++;
+                continue;
+            }
+            if (z->ops->free(z, b->p) != 0) {
+                break;
+            }
+            frees++;
+            if (trace_acct_free(&a, b, op) != 0) {
+                goto done;
+            }
+            b->p = NULL;
+        } else {
+            b->p = z->ops->alloc(z, (size_t) op->size);
+            if (b->p == NULL) {
+                if (fails++ == 0 && trace_acct_fail(&a, op) != 0) {
+                    goto done;
+                }
+                if (first == NULL) {
+                    first = op;
+                }
+                continue;
+            }
+            b->size = op->size;
+            b->granted = usable ? usable(z, b->p) : op->size;
+            if (trace_acct_alloc(&a, b, op) != 0) {
+                goto done;
+            }
+        }
+    }
+    t1 = clock_ns();
+
+    r->fails = fails;
+    r->frees = frees;
+    r->frees_skipped = skipped;
+    r->allocs = (uint64_t) (op - t->ops) - frees - skipped - fails;
+    r->ns = t1 - t0;
+    trace_first_fail(t, first, r);
+    if (op < end) {
+        trace_refused(t, z, op);
+        goto done;
+    }
+    m->end_live = a.live;
+    m->end_granted = a.granted;
+    if (trace_acct_look(&a, (uint64_t) t->nops, NULL) != 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    free(blocks);
+    free(a.page_live);
+    return rc;
 }

@@ -84,7 +84,11 @@ struct trace_replay_result {
     uint64_t fails;          /* allocations that failed */
     uint64_t frees;          /* frees done */
     uint64_t frees_skipped;  /* `f` of an ID whose allocation failed */
-    uint64_t ns;             /* CLOCK_MONOTONIC ns of the op loop alone */
+    uint64_t first_fail_op;  /* 1-based index in the ops of the first failed
+                                allocation; 0 if none failed */
+    uint64_t first_fail_line; /* its trace line; 0 if none failed */
+    uint64_t ns;             /* CLOCK_MONOTONIC ns of the op loop alone (with
+                                trace_replay_memory: accounting included) */
 };
 
 /*
@@ -93,10 +97,53 @@ struct trace_replay_result {
  * offset from `origin`, or -1 for a failed allocation.  Returns 0, or -1
  * with a diag message "PATH:LINE: free of ID N refused: <why>" if the
  * allocator refuses a free (a bug in it: the trace was checked).  Blocks
- * still live at the end stay allocated in the zone.
+ * still live at the end stay allocated in the zone.  The loop does nothing
+ * but the ops and, for a failure, count it: its time is the allocator's.
  */
 int trace_replay(const struct trace *t, struct zone *z,
     const unsigned char *origin, int64_t *offsets,
     struct trace_replay_result *r);
+
+/*
+ * What trace_replay_memory found, in bytes (docs/metrics.md).  Live is the
+ * sum of the requested sizes of the blocks live, granted the sum of their
+ * usable_size() (the requested size for an allocator without it); footprint
+ * and header are the allocator's stats().  "At peak" is the state after
+ * the first op that brought the footprint to its peak value.
+ */
+struct trace_memory {
+    int      footprint_exact; /* every stats() read said ALLOC_EXACT_FOOTPRINT */
+    uint64_t stats_calls;    /* stats() reads the replay made */
+    uint64_t header_bytes;   /* stats().header_bytes before the first op */
+    uint64_t data_bytes;     /* stats().data_bytes before the first op */
+    uint64_t peak_footprint;
+    uint64_t peak_footprint_op; /* 1-based op index where it was reached; 0:
+                                   the footprint never rose above the start */
+    uint64_t live_at_peak;   /* live and granted then */
+    uint64_t granted_at_peak;
+    uint64_t peak_live;      /* the most live bytes at any time */
+    uint64_t peak_granted;   /* the most granted bytes at any time */
+    uint64_t end_live, end_granted, end_footprint; /* after the last op */
+    /* Just before the first failed allocation (valid if r->first_fail_op): */
+    uint64_t fail_live;
+    uint64_t fail_footprint;
+    uint64_t fail_free_bytes;    /* stats().free_bytes */
+    uint64_t fail_largest_free;  /* stats().largest_free */
+    int      fail_largest_exact; /* ALLOC_EXACT_LARGEST was set */
+};
+
+/*
+ * trace_replay, with memory accounting after every op: live and granted
+ * bytes kept incrementally, the footprint read from stats() whenever it may
+ * have changed (see trace.c), and the zone's state read at the first
+ * failure.  `r->ns` then includes the accounting, which is not the
+ * allocator's time.  Returns 0, or -1 with a diag message: a refused free
+ * as trace_replay, out of memory, or "PATH:LINE: ..." when the allocator's
+ * pages in use disagree with the pages its live blocks cover (an empty page
+ * it kept, for an allocator that takes page counts).
+ */
+int trace_replay_memory(const struct trace *t, struct zone *z,
+    const unsigned char *origin, struct trace_replay_result *r,
+    struct trace_memory *m);
 
 #endif

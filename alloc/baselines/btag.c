@@ -62,6 +62,14 @@ btag_data_offset(struct zone *z)
     return (size_t) ((const struct btag_head *) z->base)->start;
 }
 
+/*
+ * The blocks tile [start, end), so footprint, the bytes of the blocks
+ * handed out (their tags included), is the data bytes less the free blocks'
+ * bytes: exact, kept under the lock.  header_bytes is the rest of the zone:
+ * the header and the prologue word before the first block, the epilogue tag
+ * and the tail too short for a block after the last.  largest_free is the
+ * caller's (freelist and tlsf find it differently).
+ */
 int
 btag_stats(struct zone *z, const struct btag_fmt *f, struct alloc_stats *out)
 {
@@ -75,7 +83,9 @@ btag_stats(struct zone *z, const struct btag_fmt *f, struct alloc_stats *out)
     }
     out->data_bytes = h->end - h->start;
     out->free_bytes = n->free_bytes - n->nfree * f->overhead;
-    out->footprint = h->end + BTAG_WORD - n->free_bytes;
+    out->header_bytes = z->size - out->data_bytes;
+    out->footprint = out->data_bytes - n->free_bytes;
+    out->exact = ALLOC_EXACT_FOOTPRINT;
     out->fails = n->fails;
     return 0;
 }

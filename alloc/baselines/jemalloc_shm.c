@@ -456,11 +456,14 @@ jeshm_arena_free_bytes(const struct jeshm_proc *p)
 
 /*
  * The zone's figures come from the shared header, so any process can read
- * them.  footprint is what was carved from every slice, plus the header.
- * free_bytes is what no slice has carved yet, plus what this process's own
- * arena holds free.  Other workers' free extents are in their private
- * memory.  largest_free is the largest uncarved tail of a slice, a lower
- * bound.
+ * them.  footprint is what was carved from every slice: exact as the bytes
+ * the zone has given jemalloc (its arena metadata included), but a
+ * high-water mark, since carved memory never goes back (freed extents stay
+ * in their arena).  header_bytes is the rest of the zone: the shared header
+ * page and what no slice covers.  free_bytes is what no slice has carved
+ * yet, plus what this process's own arena holds free.  Other workers' free
+ * extents are in their private memory.  largest_free is the largest
+ * uncarved tail of a slice, a lower bound, so not ALLOC_EXACT_LARGEST.
  */
 static void
 jeshm_stats(struct zone *z, struct alloc_stats *out)
@@ -474,7 +477,7 @@ jeshm_stats(struct zone *z, struct alloc_stats *out)
     memset(out, 0, sizeof(*out));
     out->zone_bytes = z->size;
     out->page_size = zone_os_page();
-    out->footprint = z->size - jeshm_header_off(z->size);
+    out->exact = ALLOC_EXACT_FOOTPRINT;
     for (i = 0; i < h->nworkers && i < PROC_MAX; i++) {
         jeshm_slice_bounds(z, h, i, &lo, &hi);
         carved = atomic_load_explicit(&h->slice[i].carved, memory_order_relaxed);
@@ -490,6 +493,7 @@ jeshm_stats(struct zone *z, struct alloc_stats *out)
     if (p) {
         out->free_bytes += jeshm_arena_free_bytes(p);
     }
+    out->header_bytes = z->size - out->data_bytes;
     out->pages = out->data_bytes / out->page_size;
     out->pages_free = out->free_bytes / out->page_size;
 }

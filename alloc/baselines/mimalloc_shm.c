@@ -329,7 +329,12 @@ mishm_count_area(const mi_heap_t *heap, const struct mi_heap_area *area, void *b
 /*
  * This process's slice only: the other slices are known only to their
  * processes.  footprint is the bytes of the pages mimalloc has set up for
- * blocks (segment headers not counted); fails are this process's.
+ * blocks in this process's heap, found by visiting them (so O(pages));
+ * exact for the zone when this process is its only worker (nworkers 1, as
+ * in `replay`), else only this slice's part.  The segment and page headers
+ * inside each 32 MiB block are mimalloc's, counted in neither figure;
+ * header_bytes is the tail of the zone no slice covers.  largest_free is
+ * unknown (0).  fails are this process's.
  */
 static void
 mishm_stats(struct zone *z, struct alloc_stats *out)
@@ -343,9 +348,14 @@ mishm_stats(struct zone *z, struct alloc_stats *out)
         return;
     }
     out->data_bytes = (uint64_t) m->nworkers * m->slice_size;
+    out->header_bytes = z->size - out->data_bytes;
+    if (m->pid == 0 && m->nworkers == 1) {
+        out->exact = ALLOC_EXACT_FOOTPRINT;     /* no heap yet: nothing set up */
+    }
     if (m->pid == proc_pid()) {
         mi_heap_visit_blocks(m->heap, false, mishm_count_area, &pages);
         out->footprint = pages;
+        out->exact = m->nworkers == 1 ? ALLOC_EXACT_FOOTPRINT : 0;
         out->free_bytes = m->slice_size - pages;
         out->fails = m->fails;
     }

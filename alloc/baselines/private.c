@@ -13,7 +13,10 @@
  * notices, jemalloc and mimalloc may abort or corrupt their heap.  So free
  * always returns 0 and the caps do not claim bad-free detection.
  * stats gives the fails and, as the footprint, what the heap holds from the
- * OS in this whole process.
+ * OS in this whole process: the harness's own allocations (the trace, the
+ * block table) are in it too, and a heap keeps memory it no longer uses, so
+ * it is not exact for the blocks measured (no ALLOC_EXACT_FOOTPRINT), and
+ * there is no header (the zone is not used).
  */
 #include <malloc.h>
 #include <stdbool.h>

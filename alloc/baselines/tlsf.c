@@ -408,7 +408,9 @@ tlsf_stats(struct zone *z, struct alloc_stats *out)
         return;
     }
     /* The largest request that succeeds: the low end of the highest
-     * non-empty list (good fit rounds every request up to a boundary). */
+     * non-empty list (good fit rounds every request up to a boundary), so
+     * exact, though a larger free block may sit in that list. */
+    out->exact |= ALLOC_EXACT_LARGEST;
     if (tz->fl_bitmap) {
         fl = tl_fls(tz->fl_bitmap);
         if (fl < TL_FL_COUNT && tz->sl_bitmap[fl]) {

@@ -187,6 +187,12 @@ lf_max_run(void *arg, uint64_t off, uint64_t len)
     return 0;
 }
 
+/*
+ * footprint: the data pages not free times the page size (pages a worker
+ * holds for a class count, empty or not: they are reserved for its blocks);
+ * exact when no other process is changing the zone.  header_bytes: the
+ * bytes before the first data page (header, per-worker heaps, descriptors).
+ */
 static void
 lfslab_stats(struct zone *z, struct alloc_stats *out)
 {
@@ -209,7 +215,9 @@ lfslab_stats(struct zone *z, struct alloc_stats *out)
     if (lfslab_each_free_run(z, lf_max_run, &max) == 0) {
         out->largest_free = max;
     }
-    out->footprint = h->pages_off + (out->pages - out->pages_free) * P;
+    out->header_bytes = h->pages_off;
+    out->footprint = (out->pages - out->pages_free) * P;
+    out->exact = ALLOC_EXACT_FOOTPRINT | ALLOC_EXACT_LARGEST;
     out->nslots = h->nclasses;
     for (c = 0; c < h->nclasses; c++) {
         out->slot[c].size = (uint64_t) 8 << c;

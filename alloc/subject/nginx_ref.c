@@ -400,6 +400,9 @@ nginx_ref_usable_size(struct zone *z, void *p)
     }
 }
 
+/* footprint and header_bytes as the slab's (slab_ops.c), from nginx's own
+ * pool: the data pages not free times the page size, exact; the bytes before
+ * sp->start. */
 static void
 nginx_ref_stats(struct zone *z, struct alloc_stats *out)
 {
@@ -441,7 +444,9 @@ nginx_ref_stats(struct zone *z, struct alloc_stats *out)
     out->pages_free = sp->pfree;
     out->free_bytes = sp->pfree * ps;
     out->largest_free = largest * ps;
-    out->footprint = (pages - sp->pfree) * ps + (size_t) (sp->start - z->base);
+    out->header_bytes = (uint64_t) (sp->start - z->base);
+    out->footprint = (pages - sp->pfree) * ps;
+    out->exact = ALLOC_EXACT_FOOTPRINT | ALLOC_EXACT_LARGEST;
 
     ngx_shmtx_unlock(&sp->mutex);
 }

@@ -95,6 +95,13 @@ slab_ops_usable_size(struct zone *z, void *p)
     return slab_usable_size((struct slab_pool *) z->base, p);
 }
 
+/*
+ * footprint: the data pages not free, times the page size, exact (the pool
+ * counts its free pages).  header_bytes: everything before the first data
+ * page (pool header, slot heads, statistics, page descriptors, alignment).
+ * So header_bytes + footprint + pages_free * page size is the zone's size
+ * up to the tail too short for a page.
+ */
 static void
 slab_ops_stats(struct zone *z, struct alloc_stats *out)
 {
@@ -111,7 +118,9 @@ slab_ops_stats(struct zone *z, struct alloc_stats *out)
     out->pages_free = pool->pfree;
     out->free_bytes = pool->pfree * P;
     out->largest_free = slab_largest_free_run(pool, z->size) * P;
-    out->footprint = pool->start + (out->pages - pool->pfree) * P;
+    out->header_bytes = pool->start;
+    out->footprint = (out->pages - pool->pfree) * P;
+    out->exact = ALLOC_EXACT_FOOTPRINT | ALLOC_EXACT_LARGEST;
     out->nslots = n < ALLOC_MAX_SLOTS ? n : ALLOC_MAX_SLOTS;
     for (i = 0; i < out->nslots; i++) {
         out->slot[i].size = slab_slot_size(i);

@@ -61,17 +61,38 @@ struct alloc_slot_stat {
     uint64_t total, used, reqs, fails;
 };
 
-/* A snapshot of an allocator's state; fields it cannot know are 0. */
+/* Which figures of a struct alloc_stats are exact (its `exact` bits). */
+enum alloc_stats_exact {
+    ALLOC_EXACT_FOOTPRINT = 1u << 0, /* footprint is this zone's, to the byte, now */
+    ALLOC_EXACT_LARGEST   = 1u << 1, /* largest_free is the largest block its free
+                                        memory can give now (page allocators:
+                                        the longest free page run), not a
+                                        bound, not unknown */
+};
+
+/*
+ * A snapshot of an allocator's state; fields it cannot know are 0.
+ *
+ * footprint and header_bytes follow docs/metrics.md: footprint is what the
+ * allocator has handed out or reserved for blocks (for a slab, the data
+ * pages not free times the page size); header_bytes is the fixed part that
+ * holds no block (page descriptors, slot heads, the allocator's own
+ * header), which grows with the zone's size, not with its use, and so is
+ * never counted in footprint.  Each stats() says in a comment what the two
+ * are for it, and sets ALLOC_EXACT_FOOTPRINT only when footprint is exact.
+ */
 struct alloc_stats {
     uint64_t zone_bytes;     /* bytes of the zone (allocator region) */
     uint64_t data_bytes;     /* bytes that can hold blocks */
+    uint64_t header_bytes;   /* fixed header: bytes that hold no block */
     uint64_t page_size;      /* page size, for page-based allocators */
     uint64_t pages;          /* data pages */
     uint64_t pages_free;     /* free data pages */
     uint64_t free_bytes;     /* bytes free for blocks */
     uint64_t largest_free;   /* largest block that can be allocated now */
-    uint64_t footprint;      /* bytes handed out or reserved (docs/metrics.md) */
+    uint64_t footprint;      /* bytes handed out or reserved for blocks */
     uint64_t fails;          /* failed allocations (all classes) */
+    uint32_t exact;          /* enum alloc_stats_exact bits */
     uint32_t nslots;
     struct alloc_slot_stat slot[ALLOC_MAX_SLOTS];
 };
