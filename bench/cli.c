@@ -243,3 +243,21 @@ cli_zone_name(const char *cmd, const char *what, const char *name)
                         "(not counting a leading '/')", name, what, ZONE_NAME_MAX - 2);
     }
 }
+
+void
+cli_json_string(FILE *f, const char *s)
+{
+    const unsigned char *c;
+
+    fputc('"', f);
+    for (c = (const unsigned char *) s; c && *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            fprintf(f, "\\%c", *c);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            fprintf(f, "\\u%04x", *c);
+        } else {
+            fputc(*c, f);
+        }
+    }
+    fputc('"', f);
+}

@@ -39,6 +39,11 @@ _Noreturn void cli_unknown_option(const char *cmd, const char *arg);
 /* 1 if arg is -h or --help. */
 int cli_is_help(const char *arg);
 
+/* Write s to f as a JSON string: quoted, with '"', '\\' and control bytes
+ * (and DEL) escaped.  The one JSON escaper of the commands' --format json
+ * and of run's meta.json. */
+void cli_json_string(FILE *f, const char *s);
+
 /*
  * If argv[*i] is option `name` (`--name VALUE` or `--name=VALUE`), set *val,
  * advance *i past the value and return 1; else 0.  A missing value is a

@@ -281,25 +281,6 @@ replay_print_summary(const struct replay_state *s, int mem)
     }
 }
 
-/* A JSON string: s with '"', '\\' and control bytes escaped. */
-static void
-replay_json_str(const char *s)
-{
-    const unsigned char *c;
-
-    putchar('"');
-    for (c = (const unsigned char *) s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            printf("\\%c", *c);
-        } else if (*c < 0x20 || *c == 0x7f) {
-            printf("\\u%04x", *c);
-        } else {
-            putchar(*c);
-        }
-    }
-    putchar('"');
-}
-
 /* `"key": value,` for the JSON object: an unsigned, or null if !known. */
 static void
 replay_json_u64(const char *key, int known, uint64_t v)
@@ -337,11 +318,11 @@ replay_print_json(const struct replay_state *s, int mem)
     memset(&st, 0, sizeof(st));
     s->ops->stats((struct zone *) &s->zone, &st);
     printf("{\n  \"trace\": ");
-    replay_json_str(t->path);
+    cli_json_string(stdout, t->path);
     printf(",\n  \"allocator\": ");
-    replay_json_str(s->ops->name);
+    cli_json_string(stdout, s->ops->name);
     printf(",\n  \"zone\": ");
-    replay_json_str(zone_method_name(s->zone.method));
+    cli_json_string(stdout, zone_method_name(s->zone.method));
     printf(",\n");
     replay_json_u64("zone_bytes", 1, s->zone.size);
     replay_json_u64("page_size", pages, st.page_size);

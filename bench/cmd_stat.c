@@ -189,24 +189,6 @@ struct stat_out {
 };
 
 static void
-stat_json_string(const char *s)
-{
-    const unsigned char *p;
-
-    putchar('"');
-    for (p = (const unsigned char *) s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            printf("\\%c", *p);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            printf("\\u%04x", *p);
-        } else {
-            putchar(*p);
-        }
-    }
-    putchar('"');
-}
-
-static void
 stat_json_u64(const char *key, uint64_t v, int comma)
 {
     printf("%s\"%s\": %llu", comma ? ", " : "", key, (unsigned long long) v);
@@ -255,9 +237,9 @@ stat_json_head(const struct alloc_stats *st, const struct allocator_ops *ops,
     const char *label, const struct stat_read *rd)
 {
     printf("{\n  \"name\": ");
-    stat_json_string(label);
+    cli_json_string(stdout, label);
     printf(",\n  \"source\": \"%s\",\n  \"allocator\": ", rd ? "zone" : "replay");
-    stat_json_string(ops->name);
+    cli_json_string(stdout, ops->name);
     if (rd) {
         printf(",\n  \"read\": {\"locked\": %s", rd->locked ? "true" : "false");
         stat_json_u64("copies", rd->copies, 1);
