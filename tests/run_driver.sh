@@ -80,7 +80,7 @@ col() {
 }
 
 # The documented columns of runs.csv (docs/results.md), in order.
-RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
+RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,alloc_lat_count,alloc_p50_ns,alloc_p90_ns,alloc_p99_ns,alloc_p999_ns,alloc_max_ns,free_lat_count,free_p50_ns,free_p90_ns,free_p99_ns,free_p999_ns,free_max_ns,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
 TS_COLUMNS="t_s,ops,allocs,frees,fails,live_bytes,granted_bytes,footprint_bytes,resident_bytes,free_bytes,largest_free_bytes,stats"
 
 # files_ok DIR PROCS: the three files, their columns, the all row's sums.
@@ -92,8 +92,8 @@ files_ok() {
     done
     [ "$(head -n 1 "$d/runs.csv")" = "$RUNS_COLUMNS" ]; ok $? "$d/runs.csv: header differs"
     [ "$(head -n 1 "$d/timeseries.csv")" = "$TS_COLUMNS" ]; ok $? "$d/timeseries.csv: header differs"
-    n=$(awk -F, 'NR > 1 && NF != 47 { bad++ } END { print bad + 0 }' "$d/runs.csv")
-    [ "$n" = 0 ]; ok $? "$d/runs.csv: $n rows without 47 columns"
+    n=$(awk -F, 'NR > 1 && NF != 59 { bad++ } END { print bad + 0 }' "$d/runs.csv")
+    [ "$n" = 0 ]; ok $? "$d/runs.csv: $n rows without 59 columns"
     n=$(awk -F, 'NR > 1 && NF != 12 { bad++ } END { print bad + 0 }' "$d/timeseries.csv")
     [ "$n" = 0 ]; ok $? "$d/timeseries.csv: $n rows without 12 columns"
     [ "$(wc -l <"$d/runs.csv")" = $((procs + 2)) ]; ok $? "$d/runs.csv: not $procs worker rows and all"

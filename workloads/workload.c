@@ -116,10 +116,13 @@ void *
 wl_alloc(struct wl_ctx *c, size_t size, uint64_t *granted)
 {
     struct wl_counters *k = c->cnt;
+    uint64_t            t0 = wl_lat_start(c, WL_OP_ALLOC);
     void               *p = c->ops->alloc(c->zone, size);
     uint64_t            g;
 
     if (p == NULL) {
+        /* A failed allocation is not an op: its time is not recorded, so
+         * that the histograms count the ops column exactly. */
         wl_add(&k->fails, 1);
         if (k->first_fail_op == 0) {
             k->fill_at_fail = k->live_bytes;
@@ -128,6 +131,7 @@ wl_alloc(struct wl_ctx *c, size_t size, uint64_t *granted)
         *granted = 0;
         return NULL;
     }
+    wl_lat_stop(c, WL_OP_ALLOC, t0);
     g = c->ops->usable_size ? c->ops->usable_size(c->zone, p) : size;
     wl_add(&k->ops, 1);
     wl_add(&k->allocs, 1);
@@ -145,10 +149,12 @@ int
 wl_free(struct wl_ctx *c, void *p, uint64_t size, uint64_t granted)
 {
     struct wl_counters *k = c->cnt;
+    uint64_t            t0 = wl_lat_start(c, WL_OP_FREE);
 
     if (c->ops->free(c->zone, p) != 0) {
         return -1;
     }
+    wl_lat_stop(c, WL_OP_FREE, t0);
     wl_add(&k->ops, 1);
     wl_add(&k->frees, 1);
     wl_unlive(k, size, granted);
@@ -165,9 +171,12 @@ wl_give(struct wl_ctx *c, uint64_t size, uint64_t granted)
 int
 wl_free_remote(struct wl_ctx *c, void *p)
 {
+    uint64_t t0 = wl_lat_start(c, WL_OP_FREE);
+
     if (c->ops->free(c->zone, p) != 0) {
         return -1;
     }
+    wl_lat_stop(c, WL_OP_FREE, t0);
     wl_add(&c->cnt->ops, 1);
     wl_add(&c->cnt->frees, 1);
     wl_add(&c->cnt->remote_frees, 1);

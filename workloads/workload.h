@@ -39,8 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "histogram.h"
 #include "substrate/allocator.h"
 #include "substrate/clock.h"
+#include "substrate/shmtx.h"
 
 /*
  * One worker's counters, in its own cache lines of the master's shared
@@ -65,6 +67,27 @@ struct wl_counters {
     uint64_t t_end;          /* clock_ns() when the measured loop ended */
     uint64_t done;           /* 1 once the worker returned from run() */
 } __attribute__((aligned(64)));
+
+/* The kinds of op whose latency is recorded. */
+enum wl_op {
+    WL_OP_ALLOC,             /* an allocation that succeeded */
+    WL_OP_FREE,              /* a free, own block or handed-in */
+    WL_OPS
+};
+
+/*
+ * One worker's slot in the master's shared mapping: its counters, then one
+ * latency histogram per op kind (workloads/histogram.h).  The histograms
+ * hold clock_ticks() differences, not nanoseconds: reading the tick counter
+ * (rdtsc) costs a few ns where clock_gettime costs about 20, and the
+ * conversion to nanoseconds is one scale of the whole histogram at report
+ * time, never a multiply per op.  Both parts are cache-line aligned, so no
+ * two workers share a line.
+ */
+struct wl_slot {
+    struct wl_counters cnt;
+    struct histogram   lat[WL_OPS];
+};
 
 /* Kinds of parameter values. */
 enum wl_kind {
@@ -134,7 +157,36 @@ struct wl_ctx {
     /* The barrier: returns when every worker is ready; sets end_ns. */
     void                      (*ready)(struct wl_ctx *c);
     void                       *driver;    /* the driver's own, for ready */
+    /* Latency: the slot's histograms, set by ready (NULL before it, and
+     * with --latency off: the set-up is not timed); lat_below is the
+     * sampler's threshold (shmtx_sampled), UINT64_MAX to time every op;
+     * lat_n counts each kind's ops since ready, the sampler's index. */
+    struct histogram           *lat;
+    uint64_t                    lat_below;
+    uint64_t                    lat_n[WL_OPS];
 };
+
+/* The start of an op of kind `op`: its tick count if this op is timed,
+ * else 0 (rdtsc never reads 0 after boot). */
+static inline uint64_t
+wl_lat_start(struct wl_ctx *c, enum wl_op op)
+{
+    if (c->lat == NULL
+        || (c->lat_below != UINT64_MAX && !shmtx_sampled(c->lat_n[op]++, c->lat_below)))
+    {
+        return 0;
+    }
+    return clock_ticks();
+}
+
+/* The end of a timed op (t0 from wl_lat_start; 0: not timed). */
+static inline void
+wl_lat_stop(struct wl_ctx *c, enum wl_op op, uint64_t t0)
+{
+    if (t0 != 0) {
+        histogram_record(&c->lat[op], clock_ticks() - t0);
+    }
+}
 
 /* Whether the measured loop ends now: the op budget is spent (ops and
  * failed allocations: every attempt), or (checked every 256 attempts, as
