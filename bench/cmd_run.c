@@ -208,6 +208,13 @@ run_parse_params(struct run_opts *o, char *list)
             cli_usage_error(run_cmd, "workload %s has no parameter '%s'", o->wl->name,
                             item);
         }
+        if (p->kind == WL_SIZES) {
+            if (workload_set_sizes(p, o->cfg, eq + 1) != 0) {
+                cli_usage_error(run_cmd, "bad value for %s's %s: %s", o->wl->name, item,
+                                diag_last());
+            }
+            continue;
+        }
         rc = p->kind == WL_BYTES ? cli_parse_bytes(eq + 1, &v) : cli_parse_u64(eq + 1, &v);
         if (rc != 0 || v < p->min || v > p->max) {
             cli_usage_error(run_cmd, "bad value '%s' for %s's %s (%s, %llu to %llu)", eq + 1,
@@ -1076,6 +1083,7 @@ run_json_params(FILE *f, const struct run_opts *o)
 {
     const struct wl_param *p;
     unsigned               i;
+    char                   val[64];
 
     fputs("  \"parameters\": {\n    \"alloc\": ", f);
     run_json_string(f, o->ops->name);
@@ -1084,8 +1092,13 @@ run_json_params(FILE *f, const struct run_opts *o)
     fputs(",\n    \"workload_params\": {", f);
     for (i = 0; i < o->wl->nparams; i++) {
         p = &o->wl->params[i];
-        fprintf(f, "%s\"%s\": %llu", i ? ", " : "", p->name,
-                (unsigned long long) workload_get(p, o->cfg));
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", p->name);
+        workload_format(p, o->cfg, val, sizeof(val));
+        if (p->kind == WL_SIZES) {
+            run_json_string(f, val);
+        } else {
+            fputs(val, f);
+        }
     }
     fprintf(f, "},\n    \"procs\": %llu, \"seconds\": ", (unsigned long long) o->procs);
     if (o->seconds > 0) {

@@ -27,10 +27,11 @@
  * while the workers run (relaxed loads: a sample may be a few ops old) and
  * merges them at the end.
  *
- * Sizes: the first workloads draw uniform sizes from `min=`/`max=`
- * parameters.  The size-distribution module (workloads/sizes.h) will
- * replace those two parameters with one `sizes=` parameter; the places are
- * marked "sizes:".
+ * Sizes: a workload's block sizes are one `sizes=SPEC` parameter (kind
+ * WL_SIZES), a distribution of workloads/sizes.h (`uniform:8:2048`,
+ * `pow2:8:4096`, `etc`, ...), parsed once by sizes_parse into a struct
+ * size_dist inside the configuration, so that every workload draws its
+ * sizes the same way and meta.json records the canonical spec.
  */
 #ifndef SHMBENCH_WORKLOAD_H
 #define SHMBENCH_WORKLOAD_H
@@ -38,8 +39,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "histogram.h"
+#include "sizes.h"
 #include "substrate/allocator.h"
 #include "substrate/clock.h"
 #include "substrate/shmtx.h"
@@ -93,17 +96,20 @@ struct wl_slot {
 enum wl_kind {
     WL_COUNT,                /* a decimal number */
     WL_BYTES,                /* a byte count, with the k/m/g suffixes */
-    WL_PERCENT               /* a decimal number 0..100 */
+    WL_PERCENT,              /* a decimal number 0..100 */
+    WL_SIZES                 /* a size distribution spec (sizes.h) */
 };
 
 /* One parameter: `name=value` sets the uint64_t at `offset` in the
- * workload's configuration. */
+ * workload's configuration; for WL_SIZES the struct size_dist there,
+ * parsed from the spec (def_spec by default; def, min and max unused). */
 struct wl_param {
     const char  *name;
     enum wl_kind kind;
     uint64_t     def, min, max;
     size_t       offset;
     const char  *help;
+    const char  *def_spec;
 };
 
 struct wl_ctx;
@@ -257,9 +263,31 @@ const struct wl_param *workload_param(const struct workload *w, const char *name
 /* Fill cfg (cfg_size bytes) with every parameter's default. */
 void workload_defaults(const struct workload *w, void *cfg);
 
-/* The value of parameter p in cfg. */
+/* The value of parameter p (not WL_SIZES) in cfg. */
 uint64_t *workload_value(const struct wl_param *p, void *cfg);
 uint64_t  workload_get(const struct wl_param *p, const void *cfg);
+
+/* The distribution of a WL_SIZES parameter p in cfg. */
+struct size_dist       *workload_dist(const struct wl_param *p, void *cfg);
+const struct size_dist *workload_dist_get(const struct wl_param *p, const void *cfg);
+
+/* Set parameter p in cfg from its text, for a WL_SIZES parameter: 0, or -1
+ * with sizes_parse's diag message (cfg untouched).  The numeric kinds are
+ * the command line's to parse (its own number grammar). */
+int workload_set_sizes(const struct wl_param *p, void *cfg, const char *text);
+
+/* Parameter p's value in cfg as text ("1000", "uniform:8:2048"), its
+ * default if cfg is NULL, into buf of n bytes; returns buf. */
+char *workload_format(const struct wl_param *p, const void *cfg, char *buf, size_t n);
+
+/* The listing line of parameter p (`list --workloads`, `run --help`):
+ * its name and default, its kind and range, its help. */
+void workload_print_param(FILE *out, const struct wl_param *p);
+
+/* For a workload's check(): 0 if every size d draws fits a request of
+ * 1 to UINT32_MAX bytes (etc's unbounded tail aside: its draws are cut
+ * at UINT32_MAX), else -1 with a diag message naming the workload and p. */
+int workload_check_sizes(const char *wl, const struct wl_param *p, const void *cfg);
 
 /* A parameter's kind as a word ("count", "bytes", "percent"). */
 const char *workload_kind_name(enum wl_kind k);
