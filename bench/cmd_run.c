@@ -24,6 +24,14 @@
  * (nginx) or read state private to another process (jemalloc-shm,
  * mimalloc-shm, the private heaps), so their rows leave those columns
  * empty, and only the final row, taken when no worker is left, has them.
+ *
+ * Latency (--latency): each worker times its measured ops, all of them or
+ * one in K of each kind (chosen by the lock's golden-ratio sampler,
+ * shmtx_sampled), in clock ticks, into the two histograms of its slot
+ * (struct wl_slot; the timing itself is workload.h's wl_lat_start/stop,
+ * around the allocator's call).  The master merges the slots' histograms
+ * and converts ticks to nanoseconds once, at the calibrated rate, when it
+ * writes runs.csv's percentile columns and latency.csv.
  */
 #include <errno.h>
 #include <math.h>
@@ -127,10 +135,10 @@ struct run_opts {
 };
 
 /* The default of --latency: one op in 64.  Timing an op costs two tick
- * reads and a histogram update, a sizeable part of a 50 ns allocation
- * (docs/results.md measures it); one in 64 makes that cost vanish in the
- * throughput while a 2-second run still collects about 10^5 samples per
- * kind and worker, a thousand above its p99.9. */
+ * reads and a histogram update, more than a slab op itself: timing every
+ * op halves the slab's churn throughput, one in 64 costs it about 5%
+ * (docs/results.md), while a 2-second run on a fast allocator still times
+ * some 10^5 ops per kind and worker, hundreds above its p99.9. */
 #define RUN_LATENCY_DEFAULT 64
 
 /* A run in progress: the options, the master, the sampler's state. */
@@ -727,7 +735,9 @@ run_csv_counts(FILE *f, const struct wl_counters *k, const char *in_transit, dou
  * R < (low / rate)(1 + 1/128), while low <= v <= high < low (1 + 1/128), so
  * |R - v / rate| < (v / rate) / 128, or half a nanosecond where rounding to
  * whole nanoseconds (the histogram's unit) is the larger.  Count, minimum,
- * maximum and sum are scaled exactly; overflowed values stay overflowed.
+ * maximum and sum are scaled; overflowed values stay overflowed (and a
+ * bucket beyond the nanosecond range, possible only at a rate below 1,
+ * joins them).
  */
 static void
 run_hist_ns(struct histogram *dst, const struct histogram *src, double rate)
@@ -739,7 +749,11 @@ run_hist_ns(struct histogram *dst, const struct histogram *src, double rate)
     for (i = 0; i < HIST_BUCKETS; i++) {
         if (src->bucket[i] != 0) {
             v = (uint64_t) ((double) histogram_bucket_low(i) / rate + 0.5);
-            dst->bucket[histogram_index(v)] += src->bucket[i];
+            if (v > HIST_VALUE_MAX) {           /* a rate below 1 (not rdtsc) */
+                dst->overflow += src->bucket[i];
+            } else {
+                dst->bucket[histogram_index(v)] += src->bucket[i];
+            }
         }
     }
     dst->count = src->count;
