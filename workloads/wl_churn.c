@@ -50,7 +50,7 @@ churn_check(const void *cfg, unsigned nworkers)
 {
     const struct churn_cfg *c = cfg;
 
-    if (workload_check_sizes("churn", &churn_params[2], cfg) != 0) {
+    if (workload_check_sizes("churn", "sizes", &c->sizes) != 0) {
         return -1;
     }
     if (c->remote > 0 && nworkers < 2) {

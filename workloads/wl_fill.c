@@ -29,8 +29,10 @@ static const struct wl_param fill_params[] = {
 static int
 fill_check(const void *cfg, unsigned nworkers)
 {
+    const struct fill_cfg *c = cfg;
+
     (void) nworkers;
-    return workload_check_sizes("fill", &fill_params[0], cfg);
+    return workload_check_sizes("fill", "sizes", &c->sizes);
 }
 
 static unsigned

@@ -140,13 +140,12 @@ workload_print_param(FILE *out, const struct wl_param *p)
 }
 
 int
-workload_check_sizes(const char *wl, const struct wl_param *p, const void *cfg)
+workload_check_sizes(const char *wl, const char *name, const struct size_dist *d)
 {
-    const struct size_dist *d = workload_dist_get(p, cfg);
-    char                    spec[64];
+    char spec[64];
 
     if (sizes_min(d) < 1 || (d->kind != SIZES_ETC && sizes_max(d) > UINT32_MAX)) {
-        diag_set("%s: %s=%s draws requests outside 1 to %u bytes", wl, p->name,
+        diag_set("%s: %s=%s draws requests outside 1 to %u bytes", wl, name,
                  sizes_spec(d, spec, sizeof(spec)), UINT32_MAX);
         return -1;
     }

@@ -286,8 +286,9 @@ void workload_print_param(FILE *out, const struct wl_param *p);
 
 /* For a workload's check(): 0 if every size d draws fits a request of
  * 1 to UINT32_MAX bytes (etc's unbounded tail aside: its draws are cut
- * at UINT32_MAX), else -1 with a diag message naming the workload and p. */
-int workload_check_sizes(const char *wl, const struct wl_param *p, const void *cfg);
+ * at UINT32_MAX), else -1 with a diag message naming the workload `wl`
+ * and its parameter `name`. */
+int workload_check_sizes(const char *wl, const char *name, const struct size_dist *d);
 
 /* A parameter's kind as a word ("count", "bytes", "percent"). */
 const char *workload_kind_name(enum wl_kind k);
