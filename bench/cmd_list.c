@@ -33,20 +33,15 @@ void
 cli_print_workloads(FILE *out)
 {
     const struct workload *const *all;
-    const struct wl_param        *p;
     size_t                        i, n;
     unsigned                      k;
-    char                          def[64];
 
     all = workload_all(&n);
     fputs("workloads (--workload NAME[:k=v,...]; sizes take k, m, g):\n", out);
     for (i = 0; i < n; i++) {
         fprintf(out, "  %s: %s\n", all[i]->name, all[i]->summary);
         for (k = 0; k < all[i]->nparams; k++) {
-            p = &all[i]->params[k];
-            snprintf(def, sizeof(def), "%s=%llu", p->name, (unsigned long long) p->def);
-            fprintf(out, "      %-16s %s, %llu to %llu: %s\n", def, workload_kind_name(p->kind),
-                    (unsigned long long) p->min, (unsigned long long) p->max, p->help);
+            workload_print_param(out, &all[i]->params[k]);
         }
     }
 }

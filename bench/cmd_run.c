@@ -24,6 +24,14 @@
  * (nginx) or read state private to another process (jemalloc-shm,
  * mimalloc-shm, the private heaps), so their rows leave those columns
  * empty, and only the final row, taken when no worker is left, has them.
+ *
+ * Latency (--latency): each worker times its measured ops, all of them or
+ * one in K of each kind (chosen by the lock's golden-ratio sampler,
+ * shmtx_sampled), in clock ticks, into the two histograms of its slot
+ * (struct wl_slot; the timing itself is workload.h's wl_lat_start/stop,
+ * around the allocator's call).  The master merges the slots' histograms
+ * and converts ticks to nanoseconds once, at the calibrated rate, when it
+ * writes runs.csv's percentile columns and latency.csv.
  */
 #include <errno.h>
 #include <math.h>
@@ -59,7 +67,8 @@ const char cmd_run_help[] =
     "usage: shmbench run --alloc NAME --workload NAME[:k=v,...] [--procs N]\n"
     "                    [--seconds S | --ops N] [--zone METHOD] [--zone-size SIZE]\n"
     "                    [--page-size P] [--seed X] [--sample-ms M] [--out DIR]\n"
-    "                    [--keep NAME] [--noreserve] [--survive]\n"
+    "                    [--latency all|sample:K|off] [--keep NAME] [--noreserve]\n"
+    "                    [--survive]\n"
     "\n"
     "Run one workload over one allocator in N forked workers on one zone, as\n"
     "nginx's workers share a zone: the master creates and formats the zone,\n"
@@ -82,6 +91,9 @@ const char cmd_run_help[] =
     "  --page-size P        page size of page-based allocators (default: the OS page)\n"
     "  --seed X             seed of every random draw (default 1)\n"
     "  --sample-ms M        timeseries.csv period (default 100; 0: no sampling)\n"
+    "  --latency L          time each op (all), one op in K of each kind (sample:K,\n"
+    "                       picked by a golden-ratio sequence, not every K-th), or\n"
+    "                       none (off); default sample:64\n"
     "  --out DIR            result directory (default\n"
     "                       results/runs/<date>-<alloc>-<workload>-<n>/)\n"
     "  --keep NAME          a posix zone called NAME, kept after the run (implies\n"
@@ -97,7 +109,8 @@ const char cmd_run_help[] =
     "for N workers.\n"
     "\n"
     "output: one summary line on stdout; a progress line on stderr when it is\n"
-    "a terminal; the directory's runs.csv, timeseries.csv and meta.json\n"
+    "a terminal; the directory's runs.csv, timeseries.csv, latency.csv and\n"
+    "meta.json\n"
     "(docs/results.md).\n"
     "\n";
 
@@ -118,7 +131,15 @@ struct run_opts {
     const char                 *out;
     const char                 *keep;
     int                         noreserve, survive;
+    uint64_t                    lat_k;        /* --latency: 0 off, 1 all, K */
 };
+
+/* The default of --latency: one op in 64.  Timing an op costs two tick
+ * reads and a histogram update, more than a slab op itself: timing every
+ * op halves the slab's churn throughput, one in 64 costs it about 5%
+ * (docs/results.md), while a 2-second run on a fast allocator still times
+ * some 10^5 ops per kind and worker, hundreds above its p99.9. */
+#define RUN_LATENCY_DEFAULT 64
 
 /* A run in progress: the options, the master, the sampler's state. */
 struct run_state {
@@ -131,6 +152,9 @@ struct run_state {
     uint64_t         peak_footprint, peak_live;
     char             date[32];
     int              made_out;       /* the directory was made by this run */
+    double           ticks_per_ns;   /* clock_ticks_per_ns(), at report time */
+    struct histogram lat_all[WL_OPS];/* the workers' histograms merged, ticks */
+    struct histogram lat_ns;         /* one of them in nanoseconds */
 };
 
 /* ---- options ---- */
@@ -148,6 +172,27 @@ run_seconds(const char *s)
                         "seconds, at most 1000000)", s);
     }
     return v;
+}
+
+/* --latency all|sample:K|off: 1 (every op), K, or 0 (off). */
+static uint64_t
+run_latency(const char *s)
+{
+    uint64_t k;
+
+    if (strcmp(s, "all") == 0) {
+        return 1;
+    }
+    if (strcmp(s, "off") == 0) {
+        return 0;
+    }
+    if (strncmp(s, "sample:", 7) != 0 || cli_parse_u64(s + 7, &k) != 0 || k < 1
+        || k > 1000000000u)
+    {
+        cli_usage_error(run_cmd, "bad value '%s' for --latency (all, off, or sample:K "
+                        "with K from 1 to 1000000000)", s);
+    }
+    return k;
 }
 
 /* "k=v,..." into the workload's configuration. */
@@ -170,6 +215,13 @@ run_parse_params(struct run_opts *o, char *list)
         if (p == NULL) {
             cli_usage_error(run_cmd, "workload %s has no parameter '%s'", o->wl->name,
                             item);
+        }
+        if (p->kind == WL_SIZES) {
+            if (workload_set_sizes(p, o->cfg, eq + 1) != 0) {
+                cli_usage_error(run_cmd, "bad value for %s's %s: %s", o->wl->name, item,
+                                diag_last());
+            }
+            continue;
         }
         rc = p->kind == WL_BYTES ? cli_parse_bytes(eq + 1, &v) : cli_parse_u64(eq + 1, &v);
         if (rc != 0 || v < p->min || v > p->max) {
@@ -226,6 +278,7 @@ run_parse(int argc, char **argv, struct run_opts *o)
     o->seed = 1;
     o->sample_ms = 100;
     o->method = ZONE_ANON;
+    o->lat_k = RUN_LATENCY_DEFAULT;
     for (k = 1; k < argc; k++) {
         if (cli_option(run_cmd, argc, argv, &k, "--alloc", &val)) {
             o->alloc_name = val;
@@ -251,6 +304,8 @@ run_parse(int argc, char **argv, struct run_opts *o)
             o->seed = cli_number(run_cmd, "--seed", val, 0, UINT64_MAX);
         } else if (cli_option(run_cmd, argc, argv, &k, "--sample-ms", &val)) {
             o->sample_ms = cli_number(run_cmd, "--sample-ms", val, 0, 3600000);
+        } else if (cli_option(run_cmd, argc, argv, &k, "--latency", &val)) {
+            o->lat_k = run_latency(val);
         } else if (cli_option(run_cmd, argc, argv, &k, "--out", &val)) {
             if (val[0] == '\0') {
                 cli_usage_error(run_cmd, "--out needs a directory");
@@ -452,6 +507,10 @@ run_ready(struct wl_ctx *c)
     if (c->max_ops != 0) {
         c->max_ops += c->cnt->fails;
     }
+    if (r->o->lat_k != 0) {
+        c->lat = ((struct wl_slot *) master_slot(&r->m, c->worker))->lat;
+        c->lat_below = r->o->lat_k == 1 ? UINT64_MAX : UINT64_MAX / r->o->lat_k;
+    }
     master_ready(&r->m);
     if (r->o->seconds > 0) {
         c->end_ns = clock_ns() + (uint64_t) (r->o->seconds * 1e9);
@@ -473,7 +532,7 @@ run_worker(struct master *m, unsigned w, void *arg)
     c.seed = r->o->seed;
     c.max_ops = r->o->max_ops;
     c.stop = master_stop_flag(m);
-    c.cnt = master_slot(m, w);
+    c.cnt = &((struct wl_slot *) master_slot(m, w))->cnt;
     c.shared = master_area(m);
     c.ready = run_ready;
     c.driver = r;
@@ -501,7 +560,7 @@ run_sum(struct run_state *r, struct wl_counters *all)
 
     memset(all, 0, sizeof(*all));
     for (w = 0; w < r->o->procs; w++) {
-        k = master_slot(&r->m, w);
+        k = &((struct wl_slot *) master_slot(&r->m, w))->cnt;
         all->ops += run_load(&k->ops);
         all->allocs += run_load(&k->allocs);
         all->frees += run_load(&k->frees);
@@ -596,6 +655,8 @@ static const char run_csv_header[] =
     "fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,"
     "live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,"
     "fill_at_fail_bytes,"
+    "alloc_lat_count,alloc_p50_ns,alloc_p90_ns,alloc_p99_ns,alloc_p999_ns,alloc_max_ns,"
+    "free_lat_count,free_p50_ns,free_p90_ns,free_p99_ns,free_p999_ns,free_max_ns,"
     "lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,"
     "lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,"
     "lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,"
@@ -662,6 +723,124 @@ run_csv_counts(FILE *f, const struct wl_counters *k, const char *in_transit, dou
     } else {
         fputc(',', f);
     }
+}
+
+/* ---- latency ---- */
+
+/*
+ * src (ticks) as a histogram of nanoseconds in dst: each bucket's count goes
+ * to the nanosecond bucket of its lowest value over the tick rate, rounded.
+ * A value v in a tick bucket [low, high] is then reported as R, the upper
+ * bound of the nanosecond bucket holding low / rate: R >= low / rate and
+ * R < (low / rate)(1 + 1/128), while low <= v <= high < low (1 + 1/128), so
+ * |R - v / rate| < (v / rate) / 128, or half a nanosecond where rounding to
+ * whole nanoseconds (the histogram's unit) is the larger.  Count, minimum,
+ * maximum and sum are scaled; overflowed values stay overflowed (and a
+ * bucket beyond the nanosecond range, possible only at a rate below 1,
+ * joins them).
+ */
+static void
+run_hist_ns(struct histogram *dst, const struct histogram *src, double rate)
+{
+    uint64_t v;
+    unsigned i;
+
+    histogram_reset(dst);
+    for (i = 0; i < HIST_BUCKETS; i++) {
+        if (src->bucket[i] != 0) {
+            v = (uint64_t) ((double) histogram_bucket_low(i) / rate + 0.5);
+            if (v > HIST_VALUE_MAX) {           /* a rate below 1 (not rdtsc) */
+                dst->overflow += src->bucket[i];
+            } else {
+                dst->bucket[histogram_index(v)] += src->bucket[i];
+            }
+        }
+    }
+    dst->count = src->count;
+    dst->overflow = src->overflow;
+    if (src->count > 0) {
+        dst->max = (uint64_t) ((double) src->max / rate + 0.5);
+        dst->min_not = ~(uint64_t) ((double) histogram_min(src) / rate + 0.5);
+        dst->sum = (unsigned __int128) ((long double) src->sum / rate);
+    }
+}
+
+/* The latency columns of one op kind, from a tick histogram (NULL or
+ * --latency off: empty). */
+static void
+run_csv_lat_kind(FILE *f, struct run_state *r, const struct histogram *h)
+{
+    struct histogram_summary s;
+
+    if (h == NULL || r->o->lat_k == 0) {
+        fputs(",,,,,,", f);
+        return;
+    }
+    run_hist_ns(&r->lat_ns, h, r->ticks_per_ns);
+    histogram_summarize(&r->lat_ns, &s);
+    fprintf(f, "%llu,", (unsigned long long) s.count);
+    if (s.count > 0) {
+        fprintf(f, "%llu,%llu,%llu,%llu,%llu,", (unsigned long long) s.p50,
+                (unsigned long long) s.p90, (unsigned long long) s.p99,
+                (unsigned long long) s.p999, (unsigned long long) s.max);
+    } else {
+        fputs(",,,,,", f);
+    }
+}
+
+/* The alloc and free latency columns of one row. */
+static void
+run_csv_lat(FILE *f, struct run_state *r, const struct histogram *lat)
+{
+    unsigned op;
+
+    for (op = 0; op < WL_OPS; op++) {
+        run_csv_lat_kind(f, r, &lat[op]);
+    }
+}
+
+/* Merge the workers' histograms into r->lat_all. */
+static void
+run_lat_merge(struct run_state *r)
+{
+    const struct wl_slot *sl;
+    unsigned              w, op;
+
+    for (op = 0; op < WL_OPS; op++) {
+        histogram_reset(&r->lat_all[op]);
+    }
+    for (w = 0; w < r->o->procs; w++) {
+        sl = master_slot(&r->m, w);
+        for (op = 0; op < WL_OPS; op++) {
+            histogram_merge(&r->lat_all[op], &sl->lat[op]);
+        }
+    }
+}
+
+static const char *const run_op_names[WL_OPS] = { "alloc", "free" };
+
+/* latency.csv: the merged histograms, in nanoseconds (histogram.h's
+ * format); only the header with --latency off. */
+static int
+run_write_latency(struct run_state *r)
+{
+    FILE    *f = run_open(r, "latency.csv");
+    unsigned op;
+    int      rc;
+
+    if (f == NULL) {
+        return CLI_EXIT_FAIL;
+    }
+    rc = histogram_csv_header(f);
+    for (op = 0; rc == 0 && r->o->lat_k != 0 && op < WL_OPS; op++) {
+        run_hist_ns(&r->lat_ns, &r->lat_all[op], r->ticks_per_ns);
+        rc = histogram_write_csv(f, run_op_names[op], &r->lat_ns);
+    }
+    if (rc != 0) {
+        fclose(f);
+        return cli_error("run: writing %s/latency.csv failed: %s", r->out, diag_last());
+    }
+    return run_close(r, f, "latency.csv");
 }
 
 /* The lock columns, from PROC_MAX slots (have: the allocator counts); the
@@ -746,13 +925,14 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
     }
     fputs(run_csv_header, f);
     for (w = 0; w < r->o->procs; w++) {
-        k = master_slot(&r->m, w);
+        k = &((struct wl_slot *) master_slot(&r->m, w))->cnt;
         snprintf(worker, sizeof(worker), "%u", w);
         snprintf(pid, sizeof(pid), "%ld", (long) r->m.w[w].pid);
         run_status_word(&r->m.w[w], status, sizeof(status));
         run_csv_lead(f, r, worker, pid, status);
         run_csv_counts(f, k, "", k->t_end > r->m.t_go && r->m.t_go
                        ? (double) (k->t_end - r->m.t_go) / 1e9 : 0);
+        run_csv_lat(f, r, ((const struct wl_slot *) master_slot(&r->m, w))->lat);
         memset(one, 0, sizeof(one));
         one[w] = z->ctl->lockstat[w];
         run_csv_lock(f, one, have, (unsigned) r->m.w[w].held_lock);
@@ -763,6 +943,7 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
     run_csv_lead(f, r, "all", "", r->m.failed ? "failed" : "ok");
     run_csv_counts(f, all, transit, all->t_end > r->m.t_go && r->m.t_go
                    ? (double) (all->t_end - r->m.t_go) / 1e9 : 0);
+    run_csv_lat(f, r, r->lat_all);
     run_csv_lock(f, z->ctl->lockstat, have, forced);
     run_csv_zone(f, r, st, all);
     return run_close(r, f, "runs.csv");
@@ -916,6 +1097,7 @@ run_json_params(FILE *f, const struct run_opts *o)
 {
     const struct wl_param *p;
     unsigned               i;
+    char                   val[64];
 
     fputs("  \"parameters\": {\n    \"alloc\": ", f);
     run_json_string(f, o->ops->name);
@@ -924,8 +1106,13 @@ run_json_params(FILE *f, const struct run_opts *o)
     fputs(",\n    \"workload_params\": {", f);
     for (i = 0; i < o->wl->nparams; i++) {
         p = &o->wl->params[i];
-        fprintf(f, "%s\"%s\": %llu", i ? ", " : "", p->name,
-                (unsigned long long) workload_get(p, o->cfg));
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", p->name);
+        workload_format(p, o->cfg, val, sizeof(val));
+        if (p->kind == WL_SIZES) {
+            run_json_string(f, val);
+        } else {
+            fputs(val, f);
+        }
     }
     fprintf(f, "},\n    \"procs\": %llu, \"seconds\": ", (unsigned long long) o->procs);
     if (o->seconds > 0) {
@@ -949,8 +1136,16 @@ run_json_params(FILE *f, const struct run_opts *o)
     } else {
         fputs("null", f);
     }
-    fprintf(f, ", \"noreserve\": %s, \"survive\": %s\n  },\n",
+    fprintf(f, ", \"noreserve\": %s, \"survive\": %s,\n    \"latency\": ",
             o->noreserve ? "true" : "false", o->survive ? "true" : "false");
+    if (o->lat_k == 0) {
+        fputs("\"off\"", f);
+    } else if (o->lat_k == 1) {
+        fputs("\"all\"", f);
+    } else {
+        fprintf(f, "\"sample:%llu\"", (unsigned long long) o->lat_k);
+    }
+    fputs("\n  },\n", f);
 }
 
 static void
@@ -993,6 +1188,7 @@ run_write_meta(struct run_state *r)
     run_json_string(f, r->date);
     fputs(",\n", f);
     run_json_params(f, o);
+    fprintf(f, "  \"ticks_per_ns\": %.6f,\n", r->ticks_per_ns);
     run_json_workers(f, r);
     fprintf(f, "  \"failed\": %s,\n  \"why\": ", r->m.failed ? "true" : "false");
     if (r->m.failed) {
@@ -1025,9 +1221,7 @@ run_master_opts(struct run_state *r, struct master_opts *mo)
     mo->noreserve = o->noreserve;
     mo->survive = o->survive;
     mo->area_size = o->wl->shared_size ? o->wl->shared_size(o->cfg, mo->procs) : 0;
-    /* Room for the latency histogram (workloads/histogram.h) goes after the
-     * counters, in the same slot, when that module lands. */
-    mo->slot_size = sizeof(struct wl_counters);
+    mo->slot_size = sizeof(struct wl_slot);     /* counters and histograms */
     mo->sample_ms = (unsigned) o->sample_ms;
     mo->sample = run_sample;
     mo->worker = run_worker;
@@ -1046,6 +1240,8 @@ run_report(struct run_state *r)
     double                 secs;
 
     run_sum(r, &all);
+    run_lat_merge(r);
+    r->ticks_per_ns = clock_ticks_per_ns();
     if (o->wl->in_transit) {
         transit = o->wl->in_transit(o->cfg, master_area(&r->m), (unsigned) o->procs);
     }
@@ -1057,7 +1253,9 @@ run_report(struct run_state *r)
         return CLI_EXIT_FAIL;
     }
     r->ts = NULL;
-    if (run_write_csv(r, &all, transit, have ? &st : NULL) != 0 || run_write_meta(r) != 0) {
+    if (run_write_csv(r, &all, transit, have ? &st : NULL) != 0
+        || run_write_latency(r) != 0 || run_write_meta(r) != 0)
+    {
         return CLI_EXIT_FAIL;
     }
     printf("run: %s on %s, %llu proc%s, %.2f s: %llu ops, %.2f Mops/s, %llu fails%s; "

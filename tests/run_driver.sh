@@ -4,7 +4,8 @@
 #
 #   cli        --help and `list --workloads` list every workload with its
 #              parameters; the progress line on a terminal and only there;
-#              usage errors (exit 2) and refused caps (exit 1)
+#              usage errors (exit 2: --latency's bad values, refused
+#              sizes= specs among them) and refused caps (exit 1)
 #              with their messages, before anything runs (no result
 #              directory made); the default result directory;
 #              --keep keeps a named zone; a zone beyond RAM and swap is
@@ -17,7 +18,13 @@
 #              blocks in transit; live = held), the result files parsed:
 #              every runs.csv row has the documented columns, the all row
 #              is the sum of the worker rows, timeseries.csv's ops never
-#              decrease, meta.json is JSON with every parameter
+#              decrease, meta.json is JSON with every parameter; the
+#              latency columns: p50 <= p90 <= p99 <= p99.9 <= max per kind,
+#              with --latency all the counts equal the ops, with sample:K
+#              each kind's count is its ops / K within 2 + log2(ops)
+#              (test_run_workloads states the sampler's bound), latency.csv
+#              parses and its counts sum to the all row's; churn and fill
+#              with other sizes= distributions
 #   crash      a worker killed before the barrier (also with --survive: the
 #              others finish), a worker killed holding the zone lock (on
 #              slab and on tlsf, and under bench --procs),
@@ -80,20 +87,20 @@ col() {
 }
 
 # The documented columns of runs.csv (docs/results.md), in order.
-RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
+RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,alloc_lat_count,alloc_p50_ns,alloc_p90_ns,alloc_p99_ns,alloc_p999_ns,alloc_max_ns,free_lat_count,free_p50_ns,free_p90_ns,free_p99_ns,free_p999_ns,free_max_ns,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
 TS_COLUMNS="t_s,ops,allocs,frees,fails,live_bytes,granted_bytes,footprint_bytes,resident_bytes,free_bytes,largest_free_bytes,stats"
 
 # files_ok DIR PROCS: the three files, their columns, the all row's sums.
 files_ok() {
     d=$1
     procs=$2
-    for f in runs.csv timeseries.csv meta.json; do
+    for f in runs.csv timeseries.csv latency.csv meta.json; do
         [ -s "$d/$f" ]; ok $? "$d/$f missing or empty"
     done
     [ "$(head -n 1 "$d/runs.csv")" = "$RUNS_COLUMNS" ]; ok $? "$d/runs.csv: header differs"
     [ "$(head -n 1 "$d/timeseries.csv")" = "$TS_COLUMNS" ]; ok $? "$d/timeseries.csv: header differs"
-    n=$(awk -F, 'NR > 1 && NF != 47 { bad++ } END { print bad + 0 }' "$d/runs.csv")
-    [ "$n" = 0 ]; ok $? "$d/runs.csv: $n rows without 47 columns"
+    n=$(awk -F, 'NR > 1 && NF != 59 { bad++ } END { print bad + 0 }' "$d/runs.csv")
+    [ "$n" = 0 ]; ok $? "$d/runs.csv: $n rows without 59 columns"
     n=$(awk -F, 'NR > 1 && NF != 12 { bad++ } END { print bad + 0 }' "$d/timeseries.csv")
     [ "$n" = 0 ]; ok $? "$d/timeseries.csv: $n rows without 12 columns"
     [ "$(wc -l <"$d/runs.csv")" = $((procs + 2)) ]; ok $? "$d/runs.csv: not $procs worker rows and all"
@@ -117,7 +124,8 @@ need = ["command", "git", "compiler", "c_flags", "kernel", "cpu_model", "cores",
 missing = [k for k in need if k not in m]
 p = m.get("parameters", {})
 for k in ["alloc", "workload", "workload_params", "procs", "seconds", "ops", "zone",
-          "zone_size", "page_size", "seed", "sample_ms", "keep", "noreserve", "survive"]:
+          "zone_size", "page_size", "seed", "sample_ms", "keep", "noreserve", "survive",
+          "latency"]:
     if k not in p:
         missing.append("parameters." + k)
 if missing:
@@ -127,6 +135,51 @@ EOF
     else
         echo "skip: no python3 to parse meta.json"
     fi
+}
+
+# lat_ok DIR K: the latency columns of every runs.csv row (ordered
+# percentiles; counts: the ops for K = 1, each kind's ops / K within
+# 2 + log2(ops) for K > 1, empty for K = 0) and latency.csv (its counts
+# sum to the all row's, the cumulative column ends at 1).
+lat_ok() {
+    d=$1
+    k=$2
+    n=$(awk -F, -v k="$k" '
+        NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+        {
+            ops = $idx["ops"]
+            for (j = 0; j < 2; j++) {
+                op = j ? "free" : "alloc"
+                c = $idx[op "_lat_count"]
+                if (k == 0) { if (c != "" || $idx[op "_max_ns"] != "") bad++; continue }
+                if ($idx[op "_p50_ns"] + 0 > $idx[op "_p90_ns"] || $idx[op "_p90_ns"] + 0 > $idx[op "_p99_ns"] ||
+                    $idx[op "_p99_ns"] + 0 > $idx[op "_p999_ns"] || $idx[op "_p999_ns"] + 0 > $idx[op "_max_ns"] ||
+                    $idx[op "_p50_ns"] == "" || $idx[op "_max_ns"] + 0 <= 0) {
+                    print "row " $idx["worker"] ": " op " percentiles out of order"; bad++
+                }
+                sum += c
+                if (k > 1) {
+                    want = ops / 2 / k; slack = 2 + log(ops) / log(2)
+                    if (c < want - slack || c > want + slack) { print "row " $idx["worker"] ": " op " count " c ", want " want; bad++ }
+                }
+            }
+            if (k == 1 && sum != ops) { print "row " $idx["worker"] ": " sum " timed of " ops " ops"; bad++ }
+            sum = 0
+        }
+        END { print bad + 0 }' "$d/runs.csv")
+    [ "$(echo "$n" | tail -n 1)" = 0 ]; ok $? "$d: latency columns: $n"
+    [ "$(head -n 1 "$d/latency.csv")" = "op,low_ns,high_ns,count,cumulative" ]
+    ok $? "$d/latency.csv: header differs"
+    for op in alloc free; do
+        got=$(awk -F, -v op=$op 'NR > 1 && $1 == op { s += $4; last = $5 } NR > 1 && NF != 5 { bad++ }
+              END { if (bad) print "bad"; else printf "%d %s", s, last }' "$d/latency.csv")
+        if [ "$k" = 0 ]; then
+            want="0 "
+        else
+            want="$(col "$d/runs.csv" all ${op}_lat_count) 1.000000000"
+        fi
+        [ "$got" = "$want" ]; ok $? "$d/latency.csv: $op: '$got', want '$want'"
+    done
 }
 
 # counts_ok DIR: the merged counters against the independent counts.
@@ -182,7 +235,7 @@ cli)
         grep -q "^  $w: " "$T/help"; ok $? "run --help does not list $w"
         grep -q "^  $w: " "$T/list"; ok $? "list --workloads does not list $w"
     done
-    for p in live=1000 rounds=1000000 min=8 max=2048 remote=0 min=16 max=4096; do
+    for p in live=1000 rounds=1000000 sizes=uniform:8:2048 remote=0 sizes=uniform:16:4096; do
         grep -q " $p " "$T/list"; ok $? "list --workloads does not give $p"
     done
     tail -n "$(wc -l <"$T/list")" "$T/help" | cmp -s - "$T/list"
@@ -203,8 +256,19 @@ cli)
         "$B" run --alloc slab --workload churn:live=12x
     expect 2 "shmbench: bad value '101' for churn's remote (percent, 0 to 100) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:remote=101
-    expect 2 "shmbench: churn: min=100 is above max=10 (see 'shmbench run --help')" \
-        "$B" run --alloc slab --workload churn:min=100,max=10
+    expect 2 "shmbench: bad value for churn's sizes: size distribution \"uniform:100:10\": MIN > MAX (see 'shmbench run --help')" \
+        "$B" run --alloc slab --workload churn:sizes=uniform:100:10
+    expect 2 "shmbench: bad value for fill's sizes: size distribution \"zipf:3\": unknown kind \"zipf\" (known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA]) (see 'shmbench run --help')" \
+        "$B" run --alloc slab --workload fill:sizes=zipf:3
+    expect 2 "shmbench: fill: sizes=fixed:0 draws requests outside 1 to 4294967295 bytes (see 'shmbench run --help')" \
+        "$B" run --alloc slab --workload fill:sizes=fixed:0
+    expect 2 "shmbench: workload churn has no parameter 'min' (see 'shmbench run --help')" \
+        "$B" run --alloc slab --workload churn:min=8
+    for l in sample:0 sample: sample:x some sample:1000000001; do
+        expect 2 "shmbench: bad value '$l' for --latency (all, off, or sample:K with K from 1 to 1000000000) (see 'shmbench run --help')" \
+            "$B" run --alloc slab --workload churn --latency "$l" --out "$T/refused"
+    done
+    [ ! -e "$T/refused" ]; ok $? "a refused --latency made its result directory"
     expect 2 "shmbench: churn: remote=50 needs another worker to free in (--procs 2 or more) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:remote=50
     expect 2 "shmbench: --seconds and --ops exclude each other (see 'shmbench run --help')" \
@@ -300,6 +364,41 @@ workloads)
         ok $? "$a churn failed: $(cat "$T/err")"
         files_ok "$d" 2
         counts_ok "$d"
+        lat_ok "$d" 64
+        d=$T/$a-all
+        "$B" run --alloc $a --workload churn:live=500 --procs 2 --ops 100000 --latency all \
+            --out "$d" >"$T/out" 2>"$T/err"
+        ok $? "$a churn --latency all failed: $(cat "$T/err")"
+        files_ok "$d" 2
+        lat_ok "$d" 1
+        d=$T/$a-sample
+        "$B" run --alloc $a --workload churn:live=500 --procs 2 --ops 100000 --latency sample:7 \
+            --out "$d" >"$T/out" 2>"$T/err"
+        ok $? "$a churn --latency sample:7 failed: $(cat "$T/err")"
+        lat_ok "$d" 7
+        d=$T/$a-off
+        "$B" run --alloc $a --workload churn:live=500 --ops 20000 --latency off \
+            --out "$d" >"$T/out" 2>"$T/err"
+        ok $? "$a churn --latency off failed: $(cat "$T/err")"
+        files_ok "$d" 1
+        lat_ok "$d" 0
+        grep -q '"latency": "off"' "$d/meta.json"; ok $? "$a: meta.json does not say latency off"
+        for sz in etc pow2:8:4096 fixed:100; do
+            d=$T/$a-churn-$sz
+            "$B" run --alloc $a --workload churn:live=500,sizes=$sz --procs 2 --ops 50000 \
+                --out "$d" >"$T/out" 2>"$T/err"
+            ok $? "$a churn sizes=$sz failed: $(cat "$T/err")"
+            files_ok "$d" 2
+            counts_ok "$d"
+            grep -q "\"sizes\": \"$( [ $sz = etc ] && echo etc:15 || echo $sz)\"" "$d/meta.json"
+            ok $? "$a churn sizes=$sz: meta.json does not record the spec"
+        done
+        d=$T/$a-fill-pow2
+        "$B" run --alloc $a --workload fill:sizes=pow2:8:4096 --zone-size 2m --seconds 10 \
+            --out "$d" >"$T/out" 2>"$T/err"
+        ok $? "$a fill sizes=pow2:8:4096 failed: $(cat "$T/err")"
+        counts_ok "$d"
+        [ "$(col "$d/runs.csv" all fails)" = 1 ]; ok $? "$a fill pow2: not one failure"
         d=$T/$a-remote
         "$B" run --alloc $a --workload churn:live=500,remote=50 --procs 2 --ops 100000 \
             --out "$d" >"$T/out" 2>"$T/err"

@@ -1,5 +1,5 @@
 /*
- * churn: drawing the uniform churn sequence (churn.h says what it is).
+ * churn: drawing the churn sequence (churn.h says what it is).
  *
  * The order of the draws is the sequence's definition: changing it, or the
  * way a draw is brought into a range (prng_below), changes every
@@ -12,6 +12,20 @@
 
 #include "prng.h"
 #include "substrate/diag.h"
+
+/* One size: uniform in [min, max] as bench always drew it, or from the
+ * distribution, cut to what a round can hold. */
+static uint32_t
+churn_size(const struct churn_params *p, uint64_t *state, uint64_t span)
+{
+    uint64_t v;
+
+    if (p->dist == NULL) {
+        return (uint32_t) (p->min_size + prng_below(state, span));
+    }
+    v = sizes_draw(p->dist, state);
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t) v;
+}
 
 int
 churn_generate(struct churn_seq *q, const struct churn_params *p)
@@ -29,11 +43,11 @@ churn_generate(struct churn_seq *q, const struct churn_params *p)
     q->live = p->live;
     q->rounds = p->rounds;
     for (i = 0; i < q->live; i++) {
-        q->fill[i] = (uint32_t) (p->min_size + prng_below(&state, span));
+        q->fill[i] = churn_size(p, &state, span);
     }
     for (i = 0; i < q->rounds; i++) {
         q->round[i].slot = (uint32_t) prng_below(&state, q->live);
-        q->round[i].size = (uint32_t) (p->min_size + prng_below(&state, span));
+        q->round[i].size = churn_size(p, &state, span);
     }
     return 0;
 }

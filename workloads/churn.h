@@ -1,12 +1,17 @@
 /*
- * churn: the uniform churn workload, drawn up front from a seed.
+ * churn: the churn workload, drawn up front from a seed.
  *
  * A churn keeps `live` slots, each holding one block.  It starts by filling
  * every slot (fill[i] is slot i's size), then each round frees the block of
  * one slot and allocates a new one in its place: round[j] says which slot
- * and the new size.  Slots and sizes are uniform (sizes in [min, max]), all
- * drawn from one splitmix64 stream (prng.h) in that order: the fill sizes,
- * then per round its slot and its size.
+ * and the new size.  Slots are uniform; sizes are uniform in [min, max]
+ * (bench's churn), or drawn from a size distribution (workloads/sizes.h)
+ * when one is given; all from one splitmix64 stream (prng.h) in that
+ * order: the fill sizes, then per round its slot and its size.  A uniform
+ * distribution draws exactly as [min, max] does (sizes_draw's uniform is
+ * min + prng_below(span)), so `uniform:8:2048` is bench's default sequence,
+ * bit for bit; a draw above UINT32_MAX (etc's unbounded tail: a draw of
+ * 1 MiB already has a probability of about 1e-9) is cut to UINT32_MAX.
  *
  * The idea: draw the whole sequence before anything is measured, so that a
  * timed loop reads two words per round and computes nothing, and every
@@ -22,6 +27,8 @@
 #define SHMBENCH_CHURN_H
 
 #include <stdint.h>
+
+#include "sizes.h"
 
 /* One round: free slot `slot`'s block, allocate `size` bytes in its place. */
 struct churn_round {
@@ -42,6 +49,7 @@ struct churn_params {
     uint64_t rounds;               /* >= 1 */
     uint64_t min_size, max_size;   /* min <= max <= UINT32_MAX */
     uint64_t seed;                 /* any value */
+    const struct size_dist *dist;  /* sizes from this; NULL: uniform [min, max] */
 };
 
 /*

@@ -15,8 +15,9 @@
  * one producer and one consumer.  Blocks still in a ring when the run ends
  * are counted by the master as in transit.
  *
- * sizes: `min`/`max` (uniform) go when workloads/sizes.h lands; churn.h's
- * generator then takes the distribution.
+ * Sizes come from `sizes=SPEC` (workloads/sizes.h), drawn into the
+ * sequence by churn.h's generator; the default, uniform:8:2048, draws
+ * exactly bench's default sequence.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +29,20 @@
 #include "workload.h"
 
 struct churn_cfg {
-    uint64_t         live, rounds, min, max, remote;
+    uint64_t         live, rounds, remote;
+    struct size_dist sizes;
     struct churn_seq seq;               /* drawn by prepare */
 };
 
 static const struct wl_param churn_params[] = {
     { "live", WL_COUNT, 1000, 1, 1u << 24, offsetof(struct churn_cfg, live),
-      "blocks each worker keeps live" },
+      "blocks each worker keeps live", NULL },
     { "rounds", WL_COUNT, 1000000, 1, 1u << 28, offsetof(struct churn_cfg, rounds),
-      "length of the drawn step sequence, walked as a ring" },
-    { "min", WL_BYTES, 8, 1, UINT32_MAX, offsetof(struct churn_cfg, min),
-      "smallest request (uniform sizes)" },
-    { "max", WL_BYTES, 2048, 1, UINT32_MAX, offsetof(struct churn_cfg, max),
-      "largest request (uniform sizes)" },
+      "length of the drawn step sequence, walked as a ring", NULL },
+    { "sizes", WL_SIZES, 0, 0, 0, offsetof(struct churn_cfg, sizes),
+      "request sizes (the default is bench's churn)", "uniform:8:2048" },
     { "remote", WL_PERCENT, 0, 0, 100, offsetof(struct churn_cfg, remote),
-      "percent of frees handed to another worker" },
+      "percent of frees handed to another worker", NULL },
 };
 
 static int
@@ -50,9 +50,7 @@ churn_check(const void *cfg, unsigned nworkers)
 {
     const struct churn_cfg *c = cfg;
 
-    if (c->min > c->max) {
-        diag_set("churn: min=%llu is above max=%llu", (unsigned long long) c->min,
-                 (unsigned long long) c->max);
+    if (workload_check_sizes("churn", "sizes", &c->sizes) != 0) {
         return -1;
     }
     if (c->remote > 0 && nworkers < 2) {
@@ -88,9 +86,10 @@ churn_prepare(void *cfg, uint64_t seed, unsigned nworkers)
     (void) nworkers;
     p.live = c->live;
     p.rounds = c->rounds;
-    p.min_size = c->min;
-    p.max_size = c->max;
+    p.min_size = 0;
+    p.max_size = 0;
     p.seed = seed;
+    p.dist = &c->sizes;
     return churn_generate(&c->seq, &p);
 }
 

@@ -2,15 +2,14 @@
  * fill: allocate until the first failure, and report how full the zone was
  * then (fill at first failure, docs/metrics.md).
  *
- * Each worker allocates blocks of uniform random sizes and frees nothing;
+ * Each worker allocates blocks of sizes drawn from `sizes=SPEC`
+ * (workloads/sizes.h; uniform:16:4096 by default) and frees nothing;
  * it stops at its own first failed allocation (or at the run's op or time
  * limit), so that with several workers the zone is filled by all of them
  * and every worker records the live bytes it held when it was first
  * refused.  The master relates the merged live bytes to the zone's data
  * bytes.  Only allocators whose blocks live in the zone are filled: on a
  * private heap the first failure would be the machine's.
- *
- * sizes: `min`/`max` (uniform) go when workloads/sizes.h lands.
  */
 #include <stdlib.h>
 
@@ -19,14 +18,12 @@
 #include "workload.h"
 
 struct fill_cfg {
-    uint64_t min, max;
+    struct size_dist sizes;
 };
 
 static const struct wl_param fill_params[] = {
-    { "min", WL_BYTES, 16, 1, UINT32_MAX, offsetof(struct fill_cfg, min),
-      "smallest request (uniform sizes)" },
-    { "max", WL_BYTES, 4096, 1, UINT32_MAX, offsetof(struct fill_cfg, max),
-      "largest request (uniform sizes)" },
+    { "sizes", WL_SIZES, 0, 0, 0, offsetof(struct fill_cfg, sizes), "request sizes",
+      "uniform:16:4096" },
 };
 
 static int
@@ -35,12 +32,7 @@ fill_check(const void *cfg, unsigned nworkers)
     const struct fill_cfg *c = cfg;
 
     (void) nworkers;
-    if (c->min > c->max) {
-        diag_set("fill: min=%llu is above max=%llu", (unsigned long long) c->min,
-                 (unsigned long long) c->max);
-        return -1;
-    }
-    return 0;
+    return workload_check_sizes("fill", "sizes", &c->sizes);
 }
 
 static unsigned
@@ -89,14 +81,15 @@ fill_run(struct wl_ctx *c)
     const struct fill_cfg *cf = c->cfg;
     struct fill_table      t = { 0 };
     uint64_t               rng = workload_worker_seed(c->seed, c->worker);
-    uint64_t               span = cf->max - cf->min + 1, granted, bytes = 0, i;
+    uint64_t               granted, bytes = 0, i, v;
     uint32_t               size;
     void                  *p;
     int                    rc = 0;
 
     c->ready(c);
     while (!wl_should_stop(c)) {
-        size = (uint32_t) (cf->min + prng_below(&rng, span));
+        v = sizes_draw(&cf->sizes, &rng);    /* uniform: min + prng_below(span) */
+        size = v > UINT32_MAX ? UINT32_MAX : (uint32_t) v;
         p = wl_alloc(c, size, &granted);
         if (p == NULL) {
             break;

@@ -27,10 +27,11 @@
  * while the workers run (relaxed loads: a sample may be a few ops old) and
  * merges them at the end.
  *
- * Sizes: the first workloads draw uniform sizes from `min=`/`max=`
- * parameters.  The size-distribution module (workloads/sizes.h) will
- * replace those two parameters with one `sizes=` parameter; the places are
- * marked "sizes:".
+ * Sizes: a workload's block sizes are one `sizes=SPEC` parameter (kind
+ * WL_SIZES), a distribution of workloads/sizes.h (`uniform:8:2048`,
+ * `pow2:8:4096`, `etc`, ...), parsed once by sizes_parse into a struct
+ * size_dist inside the configuration, so that every workload draws its
+ * sizes the same way and meta.json records the canonical spec.
  */
 #ifndef SHMBENCH_WORKLOAD_H
 #define SHMBENCH_WORKLOAD_H
@@ -38,9 +39,13 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "histogram.h"
+#include "sizes.h"
 #include "substrate/allocator.h"
 #include "substrate/clock.h"
+#include "substrate/shmtx.h"
 
 /*
  * One worker's counters, in its own cache lines of the master's shared
@@ -66,21 +71,45 @@ struct wl_counters {
     uint64_t done;           /* 1 once the worker returned from run() */
 } __attribute__((aligned(64)));
 
+/* The kinds of op whose latency is recorded. */
+enum wl_op {
+    WL_OP_ALLOC,             /* an allocation that succeeded */
+    WL_OP_FREE,              /* a free, own block or handed-in */
+    WL_OPS
+};
+
+/*
+ * One worker's slot in the master's shared mapping: its counters, then one
+ * latency histogram per op kind (workloads/histogram.h).  The histograms
+ * hold clock_ticks() differences, not nanoseconds: reading the tick counter
+ * (rdtsc) costs a few ns where clock_gettime costs about 20, and the
+ * conversion to nanoseconds is one scale of the whole histogram at report
+ * time, never a multiply per op.  Both parts are cache-line aligned, so no
+ * two workers share a line.
+ */
+struct wl_slot {
+    struct wl_counters cnt;
+    struct histogram   lat[WL_OPS];
+};
+
 /* Kinds of parameter values. */
 enum wl_kind {
     WL_COUNT,                /* a decimal number */
     WL_BYTES,                /* a byte count, with the k/m/g suffixes */
-    WL_PERCENT               /* a decimal number 0..100 */
+    WL_PERCENT,              /* a decimal number 0..100 */
+    WL_SIZES                 /* a size distribution spec (sizes.h) */
 };
 
 /* One parameter: `name=value` sets the uint64_t at `offset` in the
- * workload's configuration. */
+ * workload's configuration; for WL_SIZES the struct size_dist there,
+ * parsed from the spec (def_spec by default; def, min and max unused). */
 struct wl_param {
     const char  *name;
     enum wl_kind kind;
     uint64_t     def, min, max;
     size_t       offset;
     const char  *help;
+    const char  *def_spec;
 };
 
 struct wl_ctx;
@@ -134,7 +163,36 @@ struct wl_ctx {
     /* The barrier: returns when every worker is ready; sets end_ns. */
     void                      (*ready)(struct wl_ctx *c);
     void                       *driver;    /* the driver's own, for ready */
+    /* Latency: the slot's histograms, set by ready (NULL before it, and
+     * with --latency off: the set-up is not timed); lat_below is the
+     * sampler's threshold (shmtx_sampled), UINT64_MAX to time every op;
+     * lat_n counts each kind's ops since ready, the sampler's index. */
+    struct histogram           *lat;
+    uint64_t                    lat_below;
+    uint64_t                    lat_n[WL_OPS];
 };
+
+/* The start of an op of kind `op`: its tick count if this op is timed,
+ * else 0 (rdtsc never reads 0 after boot). */
+static inline uint64_t
+wl_lat_start(struct wl_ctx *c, enum wl_op op)
+{
+    if (c->lat == NULL
+        || (c->lat_below != UINT64_MAX && !shmtx_sampled(c->lat_n[op]++, c->lat_below)))
+    {
+        return 0;
+    }
+    return clock_ticks();
+}
+
+/* The end of a timed op (t0 from wl_lat_start; 0: not timed). */
+static inline void
+wl_lat_stop(struct wl_ctx *c, enum wl_op op, uint64_t t0)
+{
+    if (t0 != 0) {
+        histogram_record(&c->lat[op], clock_ticks() - t0);
+    }
+}
 
 /* Whether the measured loop ends now: the op budget is spent (ops and
  * failed allocations: every attempt), or (checked every 256 attempts, as
@@ -205,9 +263,32 @@ const struct wl_param *workload_param(const struct workload *w, const char *name
 /* Fill cfg (cfg_size bytes) with every parameter's default. */
 void workload_defaults(const struct workload *w, void *cfg);
 
-/* The value of parameter p in cfg. */
+/* The value of parameter p (not WL_SIZES) in cfg. */
 uint64_t *workload_value(const struct wl_param *p, void *cfg);
 uint64_t  workload_get(const struct wl_param *p, const void *cfg);
+
+/* The distribution of a WL_SIZES parameter p in cfg. */
+struct size_dist       *workload_dist(const struct wl_param *p, void *cfg);
+const struct size_dist *workload_dist_get(const struct wl_param *p, const void *cfg);
+
+/* Set parameter p in cfg from its text, for a WL_SIZES parameter: 0, or -1
+ * with sizes_parse's diag message (cfg untouched).  The numeric kinds are
+ * the command line's to parse (its own number grammar). */
+int workload_set_sizes(const struct wl_param *p, void *cfg, const char *text);
+
+/* Parameter p's value in cfg as text ("1000", "uniform:8:2048"), its
+ * default if cfg is NULL, into buf of n bytes; returns buf. */
+char *workload_format(const struct wl_param *p, const void *cfg, char *buf, size_t n);
+
+/* The listing line of parameter p (`list --workloads`, `run --help`):
+ * its name and default, its kind and range, its help. */
+void workload_print_param(FILE *out, const struct wl_param *p);
+
+/* For a workload's check(): 0 if every size d draws fits a request of
+ * 1 to UINT32_MAX bytes (etc's unbounded tail aside: its draws are cut
+ * at UINT32_MAX), else -1 with a diag message naming the workload `wl`
+ * and its parameter `name`. */
+int workload_check_sizes(const char *wl, const char *name, const struct size_dist *d);
 
 /* A parameter's kind as a word ("count", "bytes", "percent"). */
 const char *workload_kind_name(enum wl_kind k);

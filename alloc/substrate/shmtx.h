@@ -47,14 +47,28 @@
 /* One hold in this many is timed. */
 #define SHMTX_HOLD_SAMPLE 256
 
-/* Whether the n-th acquisition (counting from 1) of a slot is timed: the
- * Weyl sequence n * golden ratio (mod 2^64) falls in the lowest
- * 1/SHMTX_HOLD_SAMPLE.  Same rate as every 256th hold, but no period that a
- * workload's own rhythm could alias with. */
+/* The golden-ratio sampler, shared with everything else that samples one
+ * event in K (the run driver's latency sampling): whether the n-th event
+ * is taken, that is whether the Weyl sequence n * golden ratio (mod 2^64)
+ * falls below `below`, which is UINT64_MAX / K for one event in K.  The
+ * golden ratio is the irrational worst approximated by fractions, so the
+ * taken events have no period a workload's own rhythm could alias with,
+ * and over any N consecutive events about N / K are taken (the deviation
+ * grows only with log N).  A multiply and a compare: no division per
+ * event (the caller computes `below` once). */
+static inline int
+shmtx_sampled(uint64_t n, uint64_t below)
+{
+    return n * 0x9e3779b97f4a7c15ULL < below;
+}
+
+/* Whether the n-th acquisition (counting from 1) of a slot is timed: one
+ * in SHMTX_HOLD_SAMPLE by the golden-ratio sampler.  Same rate as every
+ * 256th hold, but no period that a workload's own rhythm could alias with. */
 static inline int
 shmtx_hold_sampled(uint64_t n)
 {
-    return n * 0x9e3779b97f4a7c15ULL < UINT64_MAX / SHMTX_HOLD_SAMPLE;
+    return shmtx_sampled(n, UINT64_MAX / SHMTX_HOLD_SAMPLE);
 }
 
 /* nginx's default spin count: rounds of 1 .. 1024 pauses. */
