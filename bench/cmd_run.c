@@ -951,23 +951,6 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
 
 /* ---- meta.json ---- */
 
-static void
-run_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char) *s;
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c < 0x20) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            fputc(c, f);
-        }
-    }
-    fputc('"', f);
-}
-
 /* The first line of a command's output, or "" (trailing newline cut). */
 static void
 run_popen_line(const char *cmd, char *buf, size_t len)
@@ -1050,7 +1033,7 @@ run_json_git(FILE *f)
         run_popen_line(cmd, dirty, sizeof(dirty));
     }
     fputs("  \"git\": {\"revision\": ", f);
-    run_json_string(f, live ? rev : SHMBENCH_GIT_REVISION);
+    cli_json_string(f, live ? rev : SHMBENCH_GIT_REVISION);
     fprintf(f, ", \"dirty\": %s, \"from\": \"%s\"},\n",
             live ? (dirty[0] ? "true" : "false") : "null", live ? "source" : "build");
 }
@@ -1074,17 +1057,17 @@ run_json_machine(FILE *f)
     run_file_field("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", NULL, gov,
                    sizeof(gov));
     fputs("  \"compiler\": ", f);
-    run_json_string(f, SHMBENCH_COMPILER);
+    cli_json_string(f, SHMBENCH_COMPILER);
     fputs(",\n  \"c_flags\": ", f);
-    run_json_string(f, SHMBENCH_C_FLAGS);
+    cli_json_string(f, SHMBENCH_C_FLAGS);
     fputs(",\n  \"kernel\": ", f);
-    run_json_string(f, kernel);
+    cli_json_string(f, kernel);
     fputs(",\n  \"cpu_model\": ", f);
-    run_json_string(f, cpu);
+    cli_json_string(f, cpu);
     fputs(",\n  \"cpu_mhz\": ", f);
-    run_json_string(f, mhz);
+    cli_json_string(f, mhz);
     fprintf(f, ",\n  \"cores\": %ld,\n  \"governor\": ", sysconf(_SC_NPROCESSORS_ONLN));
-    run_json_string(f, gov[0] ? gov : "unknown");
+    cli_json_string(f, gov[0] ? gov : "unknown");
     if (nload == 3) {
         fprintf(f, ",\n  \"loadavg\": [%.2f, %.2f, %.2f],\n", load[0], load[1], load[2]);
     } else {
@@ -1100,16 +1083,16 @@ run_json_params(FILE *f, const struct run_opts *o)
     char                   val[64];
 
     fputs("  \"parameters\": {\n    \"alloc\": ", f);
-    run_json_string(f, o->ops->name);
+    cli_json_string(f, o->ops->name);
     fputs(", \"workload\": ", f);
-    run_json_string(f, o->wl->name);
+    cli_json_string(f, o->wl->name);
     fputs(",\n    \"workload_params\": {", f);
     for (i = 0; i < o->wl->nparams; i++) {
         p = &o->wl->params[i];
         fprintf(f, "%s\"%s\": ", i ? ", " : "", p->name);
         workload_format(p, o->cfg, val, sizeof(val));
         if (p->kind == WL_SIZES) {
-            run_json_string(f, val);
+            cli_json_string(f, val);
         } else {
             fputs(val, f);
         }
@@ -1132,7 +1115,7 @@ run_json_params(FILE *f, const struct run_opts *o)
             (unsigned long long) (o->page_size ? o->page_size : zone_os_page()),
             (unsigned long long) o->seed, (unsigned long long) o->sample_ms);
     if (o->keep) {
-        run_json_string(f, o->keep);
+        cli_json_string(f, o->keep);
     } else {
         fputs("null", f);
     }
@@ -1179,25 +1162,25 @@ run_write_meta(struct run_state *r)
     fputs("{\n  \"command\": [\"shmbench\"", f);
     for (i = 0; i < o->argc; i++) {
         fputs(", ", f);
-        run_json_string(f, o->argv[i]);
+        cli_json_string(f, o->argv[i]);
     }
     fputs("],\n", f);
     run_json_git(f);
     run_json_machine(f);
     fputs("  \"date\": ", f);
-    run_json_string(f, r->date);
+    cli_json_string(f, r->date);
     fputs(",\n", f);
     run_json_params(f, o);
     fprintf(f, "  \"ticks_per_ns\": %.6f,\n", r->ticks_per_ns);
     run_json_workers(f, r);
     fprintf(f, "  \"failed\": %s,\n  \"why\": ", r->m.failed ? "true" : "false");
     if (r->m.failed) {
-        run_json_string(f, r->m.why);
+        cli_json_string(f, r->m.why);
     } else {
         fputs("null", f);
     }
     fputs(",\n  \"zone_state\": ", f);
-    run_json_string(f, r->m.zone_state);
+    cli_json_string(f, r->m.zone_state);
     fputs("\n}\n", f);
     return run_close(r, f, "meta.json");
 }
