@@ -16,11 +16,13 @@
 
 extern const struct workload wl_churn;
 extern const struct workload wl_fill;
+extern const struct workload wl_lua_dict;
 
 /* Listing order.  A new workload adds its table here. */
 static const struct workload *const workloads[] = {
     &wl_churn,
     &wl_fill,
+    &wl_lua_dict,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

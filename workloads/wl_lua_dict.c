@@ -1,0 +1,306 @@
+/*
+ * lua_dict: every worker drives one lua_shared_dict in the zone, through
+ * the faithful emulation of ngx_http_lua_shdict.c (workloads/shdict.h).
+ *
+ * Each step is a dict:get (get=P percent of steps) or a dict:set of a key
+ * drawn uniformly from `keys` keys of `klen` bytes (the key's index in its
+ * first bytes, then a filler), with a string value whose length is drawn
+ * from `sizes=SPEC` (memcached's ETC value mix by default) and an expiry of
+ * `ttl` ms (0: never).  The dict does what the module does: lazy expiry of
+ * up to 2 items, LRU moves, reuse in place of an equal length, and on a
+ * failed allocation up to 30 rounds of forced expiry (so the counts of
+ * evictions, forcible sets and "no memory" are the module's).
+ *
+ * Time: the dict's clock is simulated, advanced by `step_us` microseconds
+ * per step of this worker (10 by default: 100k requests a second), so
+ * that a run is reproducible from its seed and expiry does not depend on
+ * the machine's speed.  Workers' clocks advance alike as long as they run
+ * at about the same rate, as nginx workers' cached clocks do.
+ *
+ * Locking: nginx holds the zone's mutex for the whole operation and calls
+ * the slab's _locked functions inside it.  Where the allocator has a lock
+ * and _locked forms (ops->lock, alloc_locked, free_locked: slab, tlsf,
+ * freelist), the workload does exactly that: the dict's lock is the
+ * allocator's own mutex, and the dict allocates through _locked calls.
+ * Otherwise the dict is serialised by a lock of the workload's own, in its
+ * shared area, and allocates through the ordinary (locking or lock-free)
+ * calls.
+ *
+ * Counting: every allocation and free the dict makes goes through
+ * wl_alloc / wl_free_remote (counted, timed).  The dict's blocks belong to
+ * no worker (a worker frees items that others stored), so each allocation
+ * is handed at once to the shared dict (wl_give), each free is a remote
+ * free, and the blocks in the dict are counted in the shared area and
+ * reported as in transit: allocations - frees = in transit at the end.
+ * The dict's own counters are in the shared area per worker
+ * (wl_nginx_common.h) and printed by each worker on stderr at its end.
+ * A run's op budget (--ops) bounds dict operations; the driver's ops
+ * column counts allocations and frees, as for every workload.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "prng.h"
+#include "shdict.h"
+#include "substrate/diag.h"
+#include "wl_nginx_common.h"
+#include "workload.h"
+
+struct lua_dict_cfg {
+    uint64_t         keys, klen, get, ttl, step_us;
+    struct size_dist sizes;
+};
+
+static const struct wl_param lua_dict_params[] = {
+    { "keys", WL_COUNT, 1000000, 1, 1ull << 32, offsetof(struct lua_dict_cfg, keys),
+      "keys in the keyspace, drawn uniformly", NULL },
+    { "klen", WL_COUNT, 32, 8, 250, offsetof(struct lua_dict_cfg, klen),
+      "bytes of every key", NULL },
+    { "get", WL_PERCENT, 90, 0, 100, offsetof(struct lua_dict_cfg, get),
+      "percent of steps that are gets (the rest are sets)", NULL },
+    { "ttl", WL_COUNT, 60000, 0, 1ull << 40, offsetof(struct lua_dict_cfg, ttl),
+      "expiry of a set in ms of the simulated clock (0: never)", NULL },
+    { "step_us", WL_COUNT, 10, 0, 1000000000, offsetof(struct lua_dict_cfg, step_us),
+      "simulated microseconds per step of a worker", NULL },
+    { "sizes", WL_SIZES, 0, 0, 0, offsetof(struct lua_dict_cfg, sizes),
+      "value lengths", "etc" },
+};
+
+static int
+lua_dict_check(const void *cfg, unsigned nworkers)
+{
+    const struct lua_dict_cfg *c = cfg;
+
+    (void) nworkers;
+    return workload_check_sizes("lua_dict", "sizes", &c->sizes);
+}
+
+static unsigned
+lua_dict_needs(const void *cfg, unsigned nworkers)
+{
+    (void) cfg;
+    return WL_NEEDS_IN_SHM | (nworkers > 1 ? WL_NEEDS_CROSS_FREE : 0);
+}
+
+static size_t
+lua_dict_shared_size(const void *cfg, unsigned nworkers)
+{
+    (void) cfg;
+    return sizeof(struct lua_dict_shared) + nworkers * sizeof(struct shdict_counters);
+}
+
+static uint64_t
+lua_dict_in_transit(const void *cfg, void *shared, unsigned nworkers)
+{
+    (void) cfg;
+    (void) nworkers;
+    return atomic_load(&((struct lua_dict_shared *) shared)->blocks);
+}
+
+/*
+ * The dict's view of the zone: a copy of the worker's zone whose ops table
+ * counts every allocation and free through the worker's context.  A worker
+ * is one process (one test at a time in a unit test), so its context is
+ * this process's.
+ */
+static struct wl_ctx          *lua_ctx;
+static struct lua_dict_shared *lua_sh;
+static struct allocator_ops    lua_zone_ops;   /* what the dict calls */
+static struct allocator_ops    lua_locked_ops; /* _locked forms, under the mutex */
+
+static void *
+lua_zone_alloc(struct zone *z, size_t size)
+{
+    uint64_t g;
+    void    *p;
+
+    (void) z;
+    p = wl_alloc(lua_ctx, size, &g);
+    if (p != NULL) {
+        wl_give(lua_ctx, size, g);
+        atomic_fetch_add(&lua_sh->blocks, 1);
+    }
+    return p;
+}
+
+static int
+lua_zone_free(struct zone *z, void *p)
+{
+    (void) z;
+    if (wl_free_remote(lua_ctx, p) != 0) {
+        return -1;
+    }
+    atomic_fetch_sub(&lua_sh->blocks, 1);
+    return 0;
+}
+
+static void
+lua_lock(void *m)
+{
+    shmtx_lock(m);
+}
+
+static void
+lua_unlock(void *m)
+{
+    shmtx_unlock(m);
+}
+
+/* Set up the worker's handle d over the view zone dz; the lock is the
+ * allocator's mutex where it has _locked forms, else the workload's. */
+static void
+lua_dict_attach(struct wl_ctx *c, struct shdict *d, struct zone *dz)
+{
+    const struct allocator_ops *o = c->ops;
+    struct shmtx               *m;
+
+    lua_ctx = c;
+    lua_sh = c->shared;
+    *dz = *c->zone;
+    lua_zone_ops = *o;
+    lua_zone_ops.alloc = lua_zone_alloc;
+    lua_zone_ops.free = lua_zone_free;
+    dz->ops = &lua_zone_ops;
+    if (o->lock != NULL && o->alloc_locked != NULL && o->free_locked != NULL) {
+        lua_locked_ops = *o;
+        lua_locked_ops.alloc = o->alloc_locked;
+        lua_locked_ops.free = o->free_locked;
+        c->ops = &lua_locked_ops;
+        m = o->lock(c->zone);
+    } else {
+        m = &lua_sh->mtx;
+    }
+    memset(d, 0, sizeof(*d));
+    d->zone = dz;
+    shdict_set_lock(d, lua_lock, lua_unlock, m);
+}
+
+/* Key number k in klen bytes: its 8 bytes, then a filler. */
+static void
+lua_dict_key(unsigned char *key, size_t klen, uint64_t k)
+{
+    memcpy(key, &k, sizeof(k));
+    memset(key + sizeof(k), 'k', klen - sizeof(k));
+}
+
+/* Make the dict (worker 0, before the barrier) or find it (the others,
+ * after it). */
+static int
+lua_dict_open(struct wl_ctx *c, struct shdict *d)
+{
+    struct lua_dict_shared *s = c->shared;
+    void                   *m = d->lock_arg;
+
+    if (c->worker == 0) {
+        /* without a semaphore the lock yields: not an error to stop for */
+        (void) shmtx_create(&s->mtx, &s->word, NULL, 0);
+        /* shdict_init starts a fresh handle: the lock is set again after */
+        shmtx_lock(m);
+        if (shdict_init(d, d->zone, "lua_dict") != 0) {
+            shmtx_unlock(m);
+            diag_set("lua_dict: the dict does not fit the zone: %s", diag_last());
+            return -1;
+        }
+        shmtx_unlock(m);
+        shdict_set_lock(d, lua_lock, lua_unlock, m);
+        s->sh = d->sh;
+        s->log_ctx = d->log_ctx;
+        atomic_store(&s->inited, 1);
+    }
+    c->ready(c);
+    if (c->worker != 0) {
+        if (atomic_load(&s->inited) == 0) {
+            diag_set("lua_dict: worker %u: worker 0 made no dict", c->worker);
+            return -1;
+        }
+        d->sh = s->sh;
+        d->log_ctx = s->log_ctx;
+        shdict_clock_set(d, SHDICT_CLOCK_START);
+    }
+    return 0;
+}
+
+/* One step: a get or a set.  0, or -1 with diag (the dict raised). */
+static int
+lua_dict_step(struct wl_ctx *c, struct shdict *d, unsigned char *key, uint64_t *rng)
+{
+    const struct lua_dict_cfg *cf = c->cfg;
+    struct shdict_result       r;
+    struct shdict_value        v;
+    uint64_t                   len;
+
+    lua_dict_key(key, cf->klen, prng_below(rng, cf->keys));
+    if (prng_below(rng, 100) < cf->get) {
+        return shdict_get(d, key, cf->klen, 0, &r);
+    }
+    len = sizes_draw(&cf->sizes, rng);
+    memset(&v, 0, sizeof(v));
+    v.type = SHDICT_TSTRING;
+    v.len = len > UINT32_MAX ? UINT32_MAX : len;
+    return shdict_set(d, key, cf->klen, &v, (int64_t) cf->ttl, 0, &r);
+}
+
+static int
+lua_dict_run(struct wl_ctx *c)
+{
+    const struct lua_dict_cfg *cf = c->cfg;
+    struct lua_dict_shared    *s = c->shared;
+    const struct allocator_ops *ops = c->ops;
+    uint64_t                   rng = workload_worker_seed(c->seed, c->worker);
+    uint64_t                   step = 0;
+    unsigned char              key[256];
+    struct shdict_counters    *k;
+    struct shdict              d;
+    struct zone                dz;
+    int                        rc = 0;
+
+    lua_dict_attach(c, &d, &dz);
+    if (lua_dict_open(c, &d) != 0) {
+        c->ops = ops;
+        wl_recount(c, 0, 0);
+        return -1;
+    }
+    for ( ;; ) {
+        if (wl_should_stop(c) || (c->max_ops != 0 && step >= c->max_ops)) {
+            break;
+        }
+        if ((step & 255) == 255
+            && (atomic_load_explicit(c->stop, memory_order_relaxed) != 0
+                || (c->end_ns != 0 && clock_ns() >= c->end_ns)))
+        {
+            break;
+        }
+        shdict_clock_set(&d, SHDICT_CLOCK_START + step * cf->step_us / 1000);
+        if (lua_dict_step(c, &d, key, &rng) != 0) {
+            diag_set("lua_dict: worker %u: %s", c->worker, diag_last());
+            rc = -1;
+            break;
+        }
+        step++;
+    }
+    k = &s->count[c->worker];
+    *k = d.count;
+    fprintf(stderr, "lua_dict: worker %u: %llu gets (%llu hits, %llu misses), %llu sets, "
+            "%llu evictions, %llu expired, %llu forcible, %llu no memory\n", c->worker,
+            (unsigned long long) k->gets, (unsigned long long) k->hits,
+            (unsigned long long) k->misses, (unsigned long long) k->sets,
+            (unsigned long long) k->evictions, (unsigned long long) k->expired,
+            (unsigned long long) k->forcible, (unsigned long long) k->nomem);
+    c->ops = ops;
+    wl_recount(c, 0, 0);
+    return rc;
+}
+
+const struct workload wl_lua_dict = {
+    .name = "lua_dict",
+    .summary = "lua_shared_dict gets and sets in one dict shared by the workers "
+               "(ngx_http_lua_shdict.c's eviction)",
+    .params = lua_dict_params,
+    .nparams = sizeof(lua_dict_params) / sizeof(lua_dict_params[0]),
+    .cfg_size = sizeof(struct lua_dict_cfg),
+    .check = lua_dict_check,
+    .needs = lua_dict_needs,
+    .shared_size = lua_dict_shared_size,
+    .in_transit = lua_dict_in_transit,
+    .run = lua_dict_run,
+};
