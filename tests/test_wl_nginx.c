@@ -109,8 +109,8 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     /* the dict as any process sees it: a handle made from the shared offsets */
     memset(&d, 0, sizeof(d));
     d.zone = &z;
-    d.sh = sh->sh;
-    d.log_ctx = sh->log_ctx;
+    d.sh = sh->h.sh;
+    d.log_ctx = sh->h.log_ctx;
     CHECK(shdict_check(&d, stderr, &out->items) == 0, "%s: dict: %s", alloc, diag_last());
     CHECK(out->items + 2 == out->in_transit, "%s: %llu items + 2 init blocks, %llu counted",
           alloc, (unsigned long long) out->items, (unsigned long long) out->in_transit);

@@ -94,7 +94,7 @@ lua_dict_in_transit(const void *cfg, void *shared, unsigned nworkers)
 {
     (void) cfg;
     (void) nworkers;
-    return atomic_load(&((struct lua_dict_shared *) shared)->blocks);
+    return atomic_load(&((struct lua_dict_shared *) shared)->h.blocks);
 }
 
 /*
@@ -111,27 +111,15 @@ static struct allocator_ops    lua_locked_ops; /* _locked forms, under the mutex
 static void *
 lua_zone_alloc(struct zone *z, size_t size)
 {
-    uint64_t g;
-    void    *p;
-
     (void) z;
-    p = wl_alloc(lua_ctx, size, &g);
-    if (p != NULL) {
-        wl_give(lua_ctx, size, g);
-        atomic_fetch_add(&lua_sh->blocks, 1);
-    }
-    return p;
+    return nx_alloc(lua_ctx, &lua_sh->h, size);
 }
 
 static int
 lua_zone_free(struct zone *z, void *p)
 {
     (void) z;
-    if (wl_free_remote(lua_ctx, p) != 0) {
-        return -1;
-    }
-    atomic_fetch_sub(&lua_sh->blocks, 1);
-    return 0;
+    return nx_free(lua_ctx, &lua_sh->h, p);
 }
 
 static void
@@ -146,30 +134,21 @@ lua_unlock(void *m)
     shmtx_unlock(m);
 }
 
-/* Set up the worker's handle d over the view zone dz; the lock is the
- * allocator's mutex where it has _locked forms, else the workload's. */
+/* Set up the worker's handle d over the view zone dz, with the lock
+ * nx_lock_setup chooses. */
 static void
 lua_dict_attach(struct wl_ctx *c, struct shdict *d, struct zone *dz)
 {
-    const struct allocator_ops *o = c->ops;
-    struct shmtx               *m;
+    struct shmtx *m;
 
     lua_ctx = c;
     lua_sh = c->shared;
+    m = nx_lock_setup(c, &lua_sh->h, &lua_locked_ops);
     *dz = *c->zone;
-    lua_zone_ops = *o;
+    lua_zone_ops = *c->zone->ops;
     lua_zone_ops.alloc = lua_zone_alloc;
     lua_zone_ops.free = lua_zone_free;
     dz->ops = &lua_zone_ops;
-    if (o->lock != NULL && o->alloc_locked != NULL && o->free_locked != NULL) {
-        lua_locked_ops = *o;
-        lua_locked_ops.alloc = o->alloc_locked;
-        lua_locked_ops.free = o->free_locked;
-        c->ops = &lua_locked_ops;
-        m = o->lock(c->zone);
-    } else {
-        m = &lua_sh->mtx;
-    }
     memset(d, 0, sizeof(*d));
     d->zone = dz;
     shdict_set_lock(d, lua_lock, lua_unlock, m);
@@ -192,8 +171,7 @@ lua_dict_open(struct wl_ctx *c, struct shdict *d)
     void                   *m = d->lock_arg;
 
     if (c->worker == 0) {
-        /* without a semaphore the lock yields: not an error to stop for */
-        (void) shmtx_create(&s->mtx, &s->word, NULL, 0);
+        nx_shared_init(&s->h);
         /* shdict_init starts a fresh handle: the lock is set again after */
         shmtx_lock(m);
         if (shdict_init(d, d->zone, "lua_dict") != 0) {
@@ -203,18 +181,18 @@ lua_dict_open(struct wl_ctx *c, struct shdict *d)
         }
         shmtx_unlock(m);
         shdict_set_lock(d, lua_lock, lua_unlock, m);
-        s->sh = d->sh;
-        s->log_ctx = d->log_ctx;
-        atomic_store(&s->inited, 1);
+        s->h.sh = d->sh;
+        s->h.log_ctx = d->log_ctx;
+        atomic_store(&s->h.inited, 1);
     }
     c->ready(c);
     if (c->worker != 0) {
-        if (atomic_load(&s->inited) == 0) {
+        if (atomic_load(&s->h.inited) == 0) {
             diag_set("lua_dict: worker %u: worker 0 made no dict", c->worker);
             return -1;
         }
-        d->sh = s->sh;
-        d->log_ctx = s->log_ctx;
+        d->sh = s->h.sh;
+        d->log_ctx = s->h.log_ctx;
         shdict_clock_set(d, SHDICT_CLOCK_START);
     }
     return 0;
@@ -260,16 +238,7 @@ lua_dict_run(struct wl_ctx *c)
         wl_recount(c, 0, 0);
         return -1;
     }
-    for ( ;; ) {
-        if (wl_should_stop(c) || (c->max_ops != 0 && step >= c->max_ops)) {
-            break;
-        }
-        if ((step & 255) == 255
-            && (atomic_load_explicit(c->stop, memory_order_relaxed) != 0
-                || (c->end_ns != 0 && clock_ns() >= c->end_ns)))
-        {
-            break;
-        }
+    while (!nx_should_stop(c, step)) {
         shdict_clock_set(&d, SHDICT_CLOCK_START + step * cf->step_us / 1000);
         if (lua_dict_step(c, &d, key, &rng) != 0) {
             diag_set("lua_dict: worker %u: %s", c->worker, diag_last());

@@ -1,35 +1,190 @@
 /*
- * wl_nginx_common: what the nginx-feature workloads (wl_lua_dict.c) share
- * with their tests: the layout of the workload's shared area.
+ * wl_nginx_common: what the nginx-feature workloads (wl_lua_dict.c,
+ * wl_limit_req.c) share with each other and with their tests.
  *
- * The dict lives in the zone and is shared by every worker, as one
- * lua_shared_dict is shared by every nginx worker.  Worker 0 makes it
- * before the barrier and leaves the offsets of its header and log-context
- * string here; the others build their own handle from them after the
- * barrier.  The area also holds the workload's own lock, for allocators
- * that have no lock to serialise the dict with, the count of the dict's
- * blocks in the zone (items and the two init blocks, all of them shared,
- * so no worker holds them: the master counts them as in transit), and each
- * worker's shdict counters (evictions, forcible sets, no memory, hits,
- * misses), which the driver's result files have no columns for.
+ * Each of them keeps one module's index in the zone, shared by every
+ * worker as one nginx zone is shared by every nginx worker.  Worker 0
+ * makes it before the barrier (the module's zone init: its shared header,
+ * then its log-context string) and leaves the offsets here; the others
+ * find it after the barrier.  The shared area also holds:
+ *  - the workload's own lock, for allocators that have no lock of their
+ *    own with _locked forms (nx_lock_setup says which is used);
+ *  - the count of the index's blocks in the zone: they are shared, no
+ *    worker holds them (a worker frees what another stored), so every
+ *    allocation is handed at once to the index (wl_give), every free is a
+ *    remote free, and the master counts these blocks as in transit;
+ *  - each worker's own counters of what the module did (evictions,
+ *    rejections, "no memory"), which the driver's result files have no
+ *    columns for, written once the worker's loop ends.
+ *
+ * Also here: nginx's queue (ngx_queue_t) over offsets from the zone's
+ * base, and ngx_memn2cmp, the key order of every module's tree.
  */
 #ifndef SHMBENCH_WL_NGINX_COMMON_H
 #define SHMBENCH_WL_NGINX_COMMON_H
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "shdict.h"
 #include "substrate/shmtx.h"
+#include "workload.h"
 
-struct lua_dict_shared {
+/* The shared area's head; the workload's per-worker counters follow. */
+struct nx_shared {
     struct shmtx_lockword  word;      /* the workload's own lock, when the */
     struct shmtx           mtx;       /* allocator has none */
-    _Atomic uint64_t       inited;    /* 1 once worker 0 made the dict */
-    uint64_t               sh;        /* offset of the dict's header */
+    _Atomic uint64_t       inited;    /* 1 once worker 0 made the index */
+    uint64_t               sh;        /* offset of the module's header */
     uint64_t               log_ctx;   /* offset of its log-context string */
-    _Atomic uint64_t       blocks;    /* the dict's blocks in the zone now */
-    struct shdict_counters count[];   /* per worker, at its end */
+    _Atomic uint64_t       blocks;    /* the index's blocks in the zone now */
 };
+
+/* lua_dict's shared area: the head, then each worker's shdict counters. */
+struct lua_dict_shared {
+    struct nx_shared       h;
+    struct shdict_counters count[];
+};
+
+/* limit_req's counters of one worker. */
+struct limit_req_counters {
+    uint64_t requests;    /* lookups */
+    uint64_t hits;        /* ... that found the key's state */
+    uint64_t busy;        /* ... rejected by the rate (excess over burst) */
+    uint64_t nodes;       /* states created */
+    uint64_t expired;     /* states removed as idle (expire's stale rule) */
+    uint64_t evictions;   /* states removed by force (expire(0)'s tail) */
+    uint64_t nomem;       /* "could not allocate node": the request rejected */
+};
+
+struct limit_req_shared {
+    struct nx_shared          h;
+    struct limit_req_counters count[];
+};
+
+/* ngx_queue_t, its links offsets from the zone's base. */
+struct nx_queue {
+    uint64_t prev, next;
+};
+
+static inline struct nx_queue *
+nx_q(unsigned char *base, uint64_t q)
+{
+    return (struct nx_queue *) (base + q);
+}
+
+static inline void
+nx_queue_init(unsigned char *base, uint64_t h)
+{
+    nx_q(base, h)->prev = h;
+    nx_q(base, h)->next = h;
+}
+
+static inline int
+nx_queue_empty(unsigned char *base, uint64_t h)
+{
+    return nx_q(base, h)->prev == h;
+}
+
+static inline void
+nx_queue_insert_head(unsigned char *base, uint64_t h, uint64_t x)
+{
+    nx_q(base, x)->next = nx_q(base, h)->next;
+    nx_q(base, nx_q(base, x)->next)->prev = x;
+    nx_q(base, x)->prev = h;
+    nx_q(base, h)->next = x;
+}
+
+static inline void
+nx_queue_remove(unsigned char *base, uint64_t x)
+{
+    nx_q(base, nx_q(base, x)->next)->prev = nx_q(base, x)->prev;
+    nx_q(base, nx_q(base, x)->prev)->next = nx_q(base, x)->next;
+}
+
+/* ngx_memn2cmp: bytes first, then the shorter is less. */
+static inline int
+nx_memn2cmp(const unsigned char *s1, const unsigned char *s2, size_t n1, size_t n2)
+{
+    int m = memcmp(s1, s2, n1 <= n2 ? n1 : n2);
+
+    if (m || n1 == n2) {
+        return m;
+    }
+    return n1 < n2 ? -1 : 1;
+}
+
+/*
+ * The lock that serialises the index, as nginx's zone mutex does: where
+ * the allocator has a lock and _locked forms, its own mutex, and c->ops
+ * is switched to a copy of its table (*locked) whose alloc and free are
+ * the _locked forms, so that the workload allocates under the mutex it
+ * holds exactly as the module does; otherwise the shared area's lock, and
+ * the ordinary calls.  The caller restores c->ops at its end.
+ */
+static inline struct shmtx *
+nx_lock_setup(struct wl_ctx *c, struct nx_shared *s, struct allocator_ops *locked)
+{
+    const struct allocator_ops *o = c->ops;
+
+    if (o->lock != NULL && o->alloc_locked != NULL && o->free_locked != NULL) {
+        *locked = *o;
+        locked->alloc = o->alloc_locked;
+        locked->free = o->free_locked;
+        c->ops = locked;
+        return o->lock(c->zone);
+    }
+    return &s->mtx;
+}
+
+/* Worker 0, before the barrier: make the workload's own lock (without a
+ * semaphore it yields: not an error to stop for). */
+static inline void
+nx_shared_init(struct nx_shared *s)
+{
+    (void) shmtx_create(&s->mtx, &s->word, NULL, 0);
+}
+
+/* An allocation of the index: counted, handed at once to the shared index. */
+static inline void *
+nx_alloc(struct wl_ctx *c, struct nx_shared *s, size_t size)
+{
+    uint64_t g;
+    void    *p = wl_alloc(c, size, &g);
+
+    if (p != NULL) {
+        wl_give(c, size, g);
+        atomic_fetch_add(&s->blocks, 1);
+    }
+    return p;
+}
+
+/* A free of the index's block p (stored by any worker); 0 or -1 with the
+ * allocator's diag message. */
+static inline int
+nx_free(struct wl_ctx *c, struct nx_shared *s, void *p)
+{
+    if (wl_free_remote(c, p) != 0) {
+        return -1;
+    }
+    atomic_fetch_sub(&s->blocks, 1);
+    return 0;
+}
+
+/* Whether the loop ends after `step` steps of the module: the driver's
+ * limits (wl_should_stop), or --ops counted in module operations, or (every
+ * 256 steps) the deadline and the master's stop, which wl_should_stop only
+ * sees when the allocator ops advance. */
+static inline int
+nx_should_stop(const struct wl_ctx *c, uint64_t step)
+{
+    if (wl_should_stop(c) || (c->max_ops != 0 && step >= c->max_ops)) {
+        return 1;
+    }
+    return (step & 255) == 255
+           && (atomic_load_explicit(c->stop, memory_order_relaxed) != 0
+               || (c->end_ns != 0 && clock_ns() >= c->end_ns));
+}
 
 #endif
