@@ -1,25 +1,34 @@
 /*
- * test_wl_nginx: the nginx-feature workloads of `shmbench run` (lua_dict),
- * in one process, without the master.
+ * test_wl_nginx: the nginx-feature workloads of `shmbench run` (lua_dict,
+ * limit_req), in one process, without the master.
  *
  * Each worker's run() is called in turn over a real zone, with a barrier
- * that returns at once, so that worker 0 makes the dict and the next one
- * finds it.  The counts are checked against what the spec's arithmetic
- * predicts and against independent counts: on a 1 MiB slab zone, items of
- * 68 + 8 + 52 = 128 bytes fill 31 slots of the header's page and 252 pages
- * of 32, so 8095 items are stored before the first allocation fails, and
- * from then on every new key evicts exactly one item (one forced expiry
- * frees the one chunk the next item needs), so the dict holds 8095 items
- * for ever, the evictions are the sets beyond 8095 and each eviction is
- * one forcible set.  The dict is then checked on its own (shdict_check:
- * its item count against the blocks the workload counted in transit) and
- * the zone by the allocator's check().  The same runs go on tlsf (where
- * the count is tlsf's, not the slab's), and an ETC mix with expiry on two
- * workers in turn.
+ * that returns at once, so that worker 0 makes the module's index and the
+ * next one finds it.  The counts are checked against what the spec's
+ * arithmetic predicts and against independent counts.
+ *
+ * lua_dict: on a 1 MiB slab zone, items of 68 + 8 + 52 = 128 bytes fill
+ * 31 slots of the header's page and 252 pages of 32, so 8095 items are
+ * stored before the first allocation fails, and from then on every new
+ * key evicts exactly one item (one forced expiry frees the one chunk the
+ * next item needs): the dict holds 8095 items for ever, the evictions are
+ * the sets beyond 8095 and each eviction is one forcible set.  The dict is
+ * then checked on its own (shdict_check: its item count against the blocks
+ * the workload counted in transit) and the zone by the allocator's check().
+ * The same run on tlsf (whose count is its own), and an ETC mix with
+ * expiry on two workers in turn, on both.
+ *
+ * limit_req: 1 MiB of slab holds 253 x 32 - 1 = 8095 states of IPv4 (84
+ * bytes) or IPv6 (96 bytes) keys before the first failure (nginx's "about
+ * 8 thousand 128-byte states"), then one forced expiry per new key; the
+ * tree (rbtree_check) holds the states made minus those removed; the
+ * rate's rejections and the 60-second idle removal happen when they
+ * should, on slab and tlsf, with two workers.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "rbtree.h"
 #include "registry.h"
 #include "shdict.h"
 #include "testutil.h"
@@ -215,6 +224,168 @@ test_params(void)
           && w->check(cfg, 1) == -1, "values of 5 GB passed the check");
 }
 
+/* ---- limit_req ---- */
+
+/* The tree order of limit_req's states: CRC-32, then the key (the record's
+ * length at node + 34, its key at node + 80). */
+static int
+lr_cmp(unsigned char *base, uint64_t a, uint64_t b, void *arg)
+{
+    struct rbtree_node *na = rbtree_at(base, a), *nb = rbtree_at(base, b);
+    uint16_t            la, lb;
+
+    (void) arg;
+    if (na->key != nb->key) {
+        return na->key < nb->key ? -1 : 1;
+    }
+    memcpy(&la, base + a + 34, 2);
+    memcpy(&lb, base + b + 34, 2);
+    return nx_memn2cmp(base + a + 80, base + b + 80, la, lb);
+}
+
+struct lr_run {
+    uint64_t                  allocs, frees, fails, first_fail, in_transit, states;
+    struct limit_req_counters c;
+};
+
+/* Run limit_req (parameters in cfg) with nworkers workers in turn over a
+ * fresh zone of `alloc`; check the tree, the counts and the zone. */
+static void
+run_lr(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
+    uint64_t max_ops, struct lr_run *out)
+{
+    const struct workload      *w = workload_find("limit_req");
+    const struct allocator_ops *ops = allocator_find(alloc);
+    struct diag_checker         dc = { stderr, "limit_req" };
+    struct limit_req_shared    *sh;
+    _Atomic unsigned            stop = 0;
+    struct wl_counters          k;
+    struct zone                 z;
+    struct wl_ctx               c;
+    unsigned                    n;
+
+    memset(out, 0, sizeof(*out));
+    CHECK(w != NULL && ops != NULL, "limit_req on %s: %s", alloc, diag_last());
+    CHECK(w->check(cfg, nworkers) == 0, "check: %s", diag_last());
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, NULL, NULL) == 0,
+          "%s: zone: %s", alloc, diag_last());
+    sh = calloc(1, w->shared_size(cfg, nworkers));
+    for (n = 0; n < nworkers; n++) {
+        memset(&c, 0, sizeof(c));
+        memset(&k, 0, sizeof(k));
+        c.zone = &z;
+        c.ops = ops;
+        c.cfg = cfg;
+        c.worker = n;
+        c.nworkers = nworkers;
+        c.seed = 1;
+        c.max_ops = max_ops;
+        c.stop = &stop;
+        c.cnt = &k;
+        c.shared = sh;
+        c.ready = test_ready;
+        CHECK(w->run(&c) == 0, "limit_req on %s, worker %u: %s", alloc, n, diag_last());
+        CHECK(c.ops == ops && k.live_blocks == 0 && k.handed_off == k.allocs,
+              "worker %u: ops table, %llu live", n, (unsigned long long) k.live_blocks);
+        out->allocs += k.allocs;
+        out->frees += k.frees;
+        out->fails += k.fails;
+        if (n == 0) {
+            out->first_fail = k.first_fail_op;
+        }
+        out->c.requests += sh->count[n].requests;
+        out->c.hits += sh->count[n].hits;
+        out->c.busy += sh->count[n].busy;
+        out->c.nodes += sh->count[n].nodes;
+        out->c.expired += sh->count[n].expired;
+        out->c.evictions += sh->count[n].evictions;
+        out->c.nomem += sh->count[n].nomem;
+    }
+    out->in_transit = w->in_transit(cfg, sh, nworkers);
+    CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
+          "%llu in transit", alloc, (unsigned long long) out->allocs,
+          (unsigned long long) out->frees, (unsigned long long) out->in_transit);
+    CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->h.sh), lr_cmp, NULL,
+                       1u << 24, &out->states, &dc) == 0, "%s: tree: %s", alloc, diag_last());
+    CHECK(out->states + 2 == out->in_transit, "%s: %llu states + 2 init blocks, %llu counted",
+          alloc, (unsigned long long) out->states, (unsigned long long) out->in_transit);
+    CHECK(out->c.nodes - out->c.expired - out->c.evictions == out->states,
+          "%s: %llu made - %llu idle - %llu evicted != %llu states", alloc,
+          (unsigned long long) out->c.nodes, (unsigned long long) out->c.expired,
+          (unsigned long long) out->c.evictions, (unsigned long long) out->states);
+    CHECK(out->c.hits + out->c.nodes + out->c.nomem == out->c.requests,
+          "%s: hits + made + no memory != requests", alloc);
+    CHECK(ops->check(&z, stderr) == 0, "%s: check: %s", alloc, diag_last());
+    free(sh);
+    zone_destroy(&z);
+}
+
+/* The nginx documentation's "about 8 thousand 128-byte states" a megabyte:
+ * on a 1 MiB slab zone the 84-byte IPv4 states (slot 128) share the
+ * header's page and fill 252 more (the log string has a 32-byte page):
+ * 253 x 32 - 1 = 8095 before the first failure; then each new key evicts
+ * one.  An IPv6 key (96 bytes) is in the same slot: the same count. */
+static void
+test_limit_req_slab(void)
+{
+    const struct workload *w = workload_find("limit_req");
+    uint64_t               cfg[16], klen[] = { 4, 16 };
+    struct lr_run          r;
+    unsigned               i;
+
+    for (i = 0; i < 2; i++) {
+        workload_defaults(w, cfg);
+        set_param(w, cfg, "keys", 1ull << 32);
+        set_param(w, cfg, "klen", klen[i]);
+        run_lr("slab", cfg, 1u << 20, 1, 12000, &r);
+        CHECK(r.first_fail == 8096, "klen %llu: the first failure was attempt %llu, expected "
+              "8096 (8095 states fit)", (unsigned long long) klen[i],
+              (unsigned long long) r.first_fail);
+        CHECK(r.states == 8095 && r.c.evictions == r.c.nodes - 8095 && r.c.nomem == 0,
+              "klen %llu: %llu states, %llu made, %llu evicted", (unsigned long long) klen[i],
+              (unsigned long long) r.states, (unsigned long long) r.c.nodes,
+              (unsigned long long) r.c.evictions);
+        CHECK(r.c.evictions == r.fails, "one failed allocation per eviction");
+    }
+}
+
+/* tlsf, and two workers sharing the zone with repeated keys: hits, the
+ * rate's rejections, and idle states removed once 60 simulated s pass. */
+static void
+test_limit_req_mix(void)
+{
+    const struct workload *w = workload_find("limit_req");
+    const char            *alloc[] = { "slab", "tlsf" };
+    uint64_t               cfg[16];
+    struct lr_run          r;
+    unsigned               i;
+
+    for (i = 0; i < 2; i++) {
+        workload_defaults(w, cfg);
+        set_param(w, cfg, "keys", 20000);
+        set_param(w, cfg, "step_us", 5000);
+        set_param(w, cfg, "rate", 1);
+        set_param(w, cfg, "burst", 0);
+        run_lr(alloc[i], cfg, 1u << 20, 2, 30000, &r);
+        CHECK(r.c.hits > 0 && r.c.evictions > 0, "%s: %llu hits, %llu evictions", alloc[i],
+              (unsigned long long) r.c.hits, (unsigned long long) r.c.evictions);
+        CHECK(r.c.expired > 0, "%s: no idle state removed", alloc[i]);
+    }
+    workload_defaults(w, cfg);
+    set_param(w, cfg, "keys", 1000);
+    set_param(w, cfg, "rate", 1);
+    set_param(w, cfg, "burst", 0);
+    run_lr("tlsf", cfg, 1u << 20, 1, 20000, &r);
+    CHECK(r.c.busy > 0 && r.c.evictions == 0 && r.states == 1000,
+          "tlsf, 1000 keys: %llu busy, %llu evicted, %llu states",
+          (unsigned long long) r.c.busy, (unsigned long long) r.c.evictions,
+          (unsigned long long) r.states);
+    set_param(w, cfg, "klen", 2);
+    set_param(w, cfg, "keys", 70000);
+    CHECK(w->check(cfg, 1) == -1 && diag_is("limit_req: keys=70000 do not fit keys of "
+          "klen=2 bytes"), "a keyspace beyond the key's bytes was accepted");
+}
+
 int
 main(void)
 {
@@ -222,5 +393,7 @@ main(void)
     test_fill_slab();
     test_fill_tlsf();
     test_mix();
+    test_limit_req_slab();
+    test_limit_req_mix();
     return test_summary("test_wl_nginx");
 }

@@ -17,12 +17,14 @@
 extern const struct workload wl_churn;
 extern const struct workload wl_fill;
 extern const struct workload wl_lua_dict;
+extern const struct workload wl_limit_req;
 
 /* Listing order.  A new workload adds its table here. */
 static const struct workload *const workloads[] = {
     &wl_churn,
     &wl_fill,
     &wl_lua_dict,
+    &wl_limit_req,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
