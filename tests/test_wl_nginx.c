@@ -1,6 +1,6 @@
 /*
  * test_wl_nginx: the nginx-feature workloads of `shmbench run` (lua_dict,
- * limit_req), in one process, without the master.
+ * limit_req, ssl_cache), in one process, without the master.
  *
  * Each worker's run() is called in turn over a real zone, with a barrier
  * that returns at once, so that worker 0 makes the module's index and the
@@ -24,6 +24,12 @@
  * tree (rbtree_check) holds the states made minus those removed; the
  * rate's rejections and the 60-second idle removal happen when they
  * should, on slab and tlsf, with two workers.
+ *
+ * ssl_cache: 1 MiB of slab holds 4047 TLS 1.2 sessions (126 bytes and a
+ * 128-byte record, nginx's "about 4000 sessions"), about 2700 of TLS 1.3
+ * (130 bytes: 128 + 256); the tree holds the sessions stored minus those
+ * removed, each two blocks; resumptions, expiry (at the tail and found by
+ * a lookup) and sessions too big to cache, on slab and tlsf.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -386,6 +392,166 @@ test_limit_req_mix(void)
           "klen=2 bytes"), "a keyspace beyond the key's bytes was accepted");
 }
 
+/* ---- ssl_cache ---- */
+
+/* The tree order of sessions: CRC-32, then the id (its length in the
+ * node's data byte, its offset at node + 40). */
+static int
+sc_cmp(unsigned char *base, uint64_t a, uint64_t b, void *arg)
+{
+    struct rbtree_node *na = rbtree_at(base, a), *nb = rbtree_at(base, b);
+    uint64_t            ia, ib;
+
+    (void) arg;
+    if (na->key != nb->key) {
+        return na->key < nb->key ? -1 : 1;
+    }
+    memcpy(&ia, base + a + 40, 8);
+    memcpy(&ib, base + b + 40, 8);
+    return nx_memn2cmp(base + ia, base + ib, na->data, nb->data);
+}
+
+struct sc_run {
+    uint64_t                  allocs, frees, fails, first_fail, in_transit, sessions;
+    struct ssl_cache_counters c;
+};
+
+/* Run ssl_cache (parameters in cfg) with nworkers workers in turn over a
+ * fresh zone of `alloc`; check the tree, the counts and the zone. */
+static void
+run_sc(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
+    uint64_t max_ops, struct sc_run *out)
+{
+    const struct workload      *w = workload_find("ssl_cache");
+    const struct allocator_ops *ops = allocator_find(alloc);
+    struct diag_checker         dc = { stderr, "ssl_cache" };
+    struct ssl_cache_shared    *sh;
+    _Atomic unsigned            stop = 0;
+    struct wl_counters          k;
+    struct zone                 z;
+    struct wl_ctx               c;
+    unsigned                    n;
+
+    memset(out, 0, sizeof(*out));
+    CHECK(w != NULL && ops != NULL, "ssl_cache on %s: %s", alloc, diag_last());
+    CHECK(w->check(cfg, nworkers) == 0, "check: %s", diag_last());
+    CHECK(allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, NULL, NULL) == 0,
+          "%s: zone: %s", alloc, diag_last());
+    sh = calloc(1, w->shared_size(cfg, nworkers));
+    for (n = 0; n < nworkers; n++) {
+        memset(&c, 0, sizeof(c));
+        memset(&k, 0, sizeof(k));
+        c.zone = &z;
+        c.ops = ops;
+        c.cfg = cfg;
+        c.worker = n;
+        c.nworkers = nworkers;
+        c.seed = 1;
+        c.max_ops = max_ops;
+        c.stop = &stop;
+        c.cnt = &k;
+        c.shared = sh;
+        c.ready = test_ready;
+        CHECK(w->run(&c) == 0, "ssl_cache on %s, worker %u: %s", alloc, n, diag_last());
+        CHECK(c.ops == ops && k.live_blocks == 0 && k.handed_off == k.allocs,
+              "worker %u: ops table, %llu live", n, (unsigned long long) k.live_blocks);
+        out->allocs += k.allocs;
+        out->frees += k.frees;
+        out->fails += k.fails;
+        if (n == 0) {
+            out->first_fail = k.first_fail_op;
+        }
+        out->c.handshakes += sh->count[n].handshakes;
+        out->c.resumes += sh->count[n].resumes;
+        out->c.hits += sh->count[n].hits;
+        out->c.stale += sh->count[n].stale;
+        out->c.sessions += sh->count[n].sessions;
+        out->c.too_big += sh->count[n].too_big;
+        out->c.expired += sh->count[n].expired;
+        out->c.evictions += sh->count[n].evictions;
+        out->c.nomem += sh->count[n].nomem;
+    }
+    out->in_transit = w->in_transit(cfg, sh, nworkers);
+    CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
+          "%llu in transit", alloc, (unsigned long long) out->allocs,
+          (unsigned long long) out->frees, (unsigned long long) out->in_transit);
+    CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->h.sh), sc_cmp, NULL,
+                       1u << 24, &out->sessions, &dc) == 0, "%s: tree: %s", alloc,
+          diag_last());
+    CHECK(2 * out->sessions + 2 == out->in_transit, "%s: %llu sessions x 2 + 2 init blocks, "
+          "%llu counted", alloc, (unsigned long long) out->sessions,
+          (unsigned long long) out->in_transit);
+    CHECK(out->c.sessions - out->c.expired - out->c.evictions - out->c.stale == out->sessions,
+          "%s: %llu stored - %llu expired - %llu evicted - %llu stale != %llu", alloc,
+          (unsigned long long) out->c.sessions, (unsigned long long) out->c.expired,
+          (unsigned long long) out->c.evictions, (unsigned long long) out->c.stale,
+          (unsigned long long) out->sessions);
+    CHECK(ops->check(&z, stderr) == 0, "%s: check: %s", alloc, diag_last());
+    free(sh);
+    zone_destroy(&z);
+}
+
+/* nginx's "one megabyte of the cache contains about 4000 sessions": TLS
+ * 1.2 sessions of 126 bytes and their 128-byte records, all in slot 128,
+ * on a 1 MiB slab zone (the log string has a 64-byte page): 253 x 32 - 1 =
+ * 8095 chunks, 4047 sessions; the 4048th session's L takes the last
+ * chunk, its record fails (allocation 8096), the oldest session goes and
+ * the retry succeeds: one eviction per session from then on.  TLS 1.3's
+ * 130 bytes cost 128 + 256: about 253 x 4096 / 384 = 2700. */
+static void
+test_ssl_cache_slab(void)
+{
+    const struct workload *w = workload_find("ssl_cache");
+    uint64_t               cfg[32];
+    struct sc_run          r;
+
+    workload_defaults(w, cfg);
+    set_param(w, cfg, "resume", 0);
+    CHECK(workload_set_sizes(workload_param(w, "sizes"), cfg, "fixed:126") == 0,
+          "fixed:126: %s", diag_last());
+    run_sc("slab", cfg, 1u << 20, 1, 12000, &r);
+    CHECK(r.first_fail == 8096, "the first failure was allocation %llu, expected 8096",
+          (unsigned long long) r.first_fail);
+    CHECK(r.sessions == 4047 && r.c.evictions == r.c.sessions - 4047 && r.c.nomem == 0
+          && r.fails == r.c.evictions, "%llu sessions, %llu stored, %llu evicted, %llu fails",
+          (unsigned long long) r.sessions, (unsigned long long) r.c.sessions,
+          (unsigned long long) r.c.evictions, (unsigned long long) r.fails);
+    CHECK(workload_set_sizes(workload_param(w, "sizes"), cfg, "fixed:130") == 0,
+          "fixed:130: %s", diag_last());
+    run_sc("slab", cfg, 1u << 20, 1, 12000, &r);
+    CHECK(r.sessions >= 2650 && r.sessions <= 2720 && r.c.evictions > 0,
+          "TLS 1.3: %llu sessions in 1 MiB, expected about 2700",
+          (unsigned long long) r.sessions);
+}
+
+/* Resumptions, expiry and sessions too big to cache, two workers, on slab
+ * and tlsf. */
+static void
+test_ssl_cache_mix(void)
+{
+    const struct workload *w = workload_find("ssl_cache");
+    const char            *alloc[] = { "slab", "tlsf" };
+    uint64_t               cfg[32];
+    struct sc_run          r;
+    unsigned               i;
+
+    for (i = 0; i < 2; i++) {
+        workload_defaults(w, cfg);
+        set_param(w, cfg, "timeout", 1);
+        set_param(w, cfg, "step_us", 200);
+        set_param(w, cfg, "window", 3000);
+        CHECK(workload_set_sizes(workload_param(w, "sizes"), cfg, "uniform:100:5000") == 0,
+              "uniform:100:5000: %s", diag_last());
+        run_sc(alloc[i], cfg, 1u << 20, 2, 20000, &r);
+        CHECK(r.c.hits > 0 && r.c.stale > 0 && r.c.expired > 0 && r.c.too_big > 0,
+              "%s: %llu resumed, %llu stale, %llu expired, %llu too big", alloc[i],
+              (unsigned long long) r.c.hits, (unsigned long long) r.c.stale,
+              (unsigned long long) r.c.expired, (unsigned long long) r.c.too_big);
+        CHECK(r.c.resumes <= r.c.handshakes && r.c.hits + r.c.stale <= r.c.resumes,
+              "%s: resumption counts", alloc[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -395,5 +561,7 @@ main(void)
     test_mix();
     test_limit_req_slab();
     test_limit_req_mix();
+    test_ssl_cache_slab();
+    test_ssl_cache_mix();
     return test_summary("test_wl_nginx");
 }

@@ -1,6 +1,6 @@
 /*
  * wl_nginx_common: what the nginx-feature workloads (wl_lua_dict.c,
- * wl_limit_req.c) share with each other and with their tests.
+ * wl_limit_req.c, wl_ssl_cache.c) share with each other and with their tests.
  *
  * Each of them keeps one module's index in the zone, shared by every
  * worker as one nginx zone is shared by every nginx worker.  Worker 0
@@ -61,6 +61,24 @@ struct limit_req_counters {
 struct limit_req_shared {
     struct nx_shared          h;
     struct limit_req_counters count[];
+};
+
+/* ssl_cache's counters of one worker. */
+struct ssl_cache_counters {
+    uint64_t handshakes;  /* steps */
+    uint64_t resumes;     /* ... that offered a session id */
+    uint64_t hits;        /* ... found and unexpired: resumed from the cache */
+    uint64_t stale;       /* ... found expired, and freed by the lookup */
+    uint64_t sessions;    /* new sessions stored */
+    uint64_t too_big;     /* new sessions over 4096 bytes, not cached */
+    uint64_t expired;     /* sessions freed as expired by expire() */
+    uint64_t evictions;   /* sessions freed by force (expire(0)'s oldest) */
+    uint64_t nomem;       /* "could not allocate new session" */
+};
+
+struct ssl_cache_shared {
+    struct nx_shared          h;
+    struct ssl_cache_counters count[];
 };
 
 /* ngx_queue_t, its links offsets from the zone's base. */

@@ -18,6 +18,7 @@ extern const struct workload wl_churn;
 extern const struct workload wl_fill;
 extern const struct workload wl_lua_dict;
 extern const struct workload wl_limit_req;
+extern const struct workload wl_ssl_cache;
 
 /* Listing order.  A new workload adds its table here. */
 static const struct workload *const workloads[] = {
@@ -25,6 +26,7 @@ static const struct workload *const workloads[] = {
     &wl_fill,
     &wl_lua_dict,
     &wl_limit_req,
+    &wl_ssl_cache,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
