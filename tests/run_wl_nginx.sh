@@ -1,0 +1,85 @@
+#!/bin/sh
+# End-to-end tests of the nginx-feature workloads (lua_dict, limit_req,
+# ssl_cache) through `shmbench run`: each runs briefly with 2 workers on
+# slab and tlsf in a 1 MiB zone (so that the modules' evictions run):
+# exit 0, the zone consistent after the run (the master's check), the run
+# not failed, the all row's counts against each other (allocations -
+# frees = blocks in transit: the module's index is shared, no worker holds
+# its blocks), each worker's module counters printed with an eviction
+# among them; then the cap refusals, exit 1 before anything runs: two
+# workers on jemalloc-shm (no cross-process free: a worker frees what
+# another stored) and any of them on a private heap (glibc).
+#
+# Usage: run_wl_nginx.sh SHMBENCH
+set -u
+
+B=$1
+case $B in
+/*) ;;
+*) B=$PWD/$B ;;
+esac
+T=${TMPDIR:-/tmp}/shmbench-wl-nginx-$$
+FAILS=0
+CHECKS=0
+mkdir -p "$T"
+trap 'rm -rf "$T"' EXIT
+
+ok() {
+    CHECKS=$((CHECKS + 1))
+    if [ "$1" != 0 ]; then
+        shift
+        FAILS=$((FAILS + 1))
+        echo "FAIL: $*"
+    fi
+}
+
+# col FILE ROW NAME: column NAME of the runs.csv row whose worker is ROW.
+col() {
+    awk -F, -v row="$2" -v name="$3" '
+        NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+        $idx["worker"] == row { print $idx[name]; exit }' "$1"
+}
+
+for alloc in slab tlsf; do
+    for wl in lua_dict limit_req:keys=1000000 ssl_cache; do
+        name=${wl%%:*}
+        d=$T/$alloc-$name
+        "$B" run --alloc "$alloc" --workload "$wl" --procs 2 --seconds 0.3 --zone-size 1m \
+            --out "$d" >"$T/out" 2>"$T/err"
+        ok $? "$alloc $wl: exit $?: $(cat "$T/err")"
+        grep -q '"zone_state": "consistent (check passed)"' "$d/meta.json"
+        ok $? "$alloc $wl: zone not consistent"
+        grep -q '"failed": false' "$d/meta.json"; ok $? "$alloc $wl: run marked failed"
+        a=$(col "$d/runs.csv" all allocs)
+        f=$(col "$d/runs.csv" all frees)
+        t=$(col "$d/runs.csv" all in_transit)
+        l=$(col "$d/runs.csv" all live_blocks)
+        [ -n "$a" ] && [ $((a - f)) -eq "$t" ] && [ "$l" -eq 0 ]
+        ok $? "$alloc $wl: allocs $a - frees $f != in transit $t (live $l)"
+        [ "$(grep -c "^$name: worker [01]: " "$T/err")" -eq 2 ]
+        ok $? "$alloc $wl: the workers' counters: $(cat "$T/err")"
+        grep "^$name: worker" "$T/err" | grep -qv " 0 evictions"
+        ok $? "$alloc $wl: nothing evicted in 1 MiB: $(cat "$T/err")"
+    done
+done
+
+if "$B" list | grep -q '^jemalloc-shm '; then
+    for wl in lua_dict limit_req ssl_cache; do
+        "$B" run --alloc jemalloc-shm --workload $wl --procs 2 --out "$T/refused" \
+            >"$T/out" 2>"$T/err"
+        rc=$?
+        [ $rc -eq 1 ] && [ "$(cat "$T/err")" = "shmbench: run: $wl frees blocks in another process than the one that allocated them, and jemalloc-shm has no cross-process free (see 'shmbench list')" ]
+        ok $? "$wl on jemalloc-shm: status $rc: $(cat "$T/err")"
+        [ ! -e "$T/refused" ]; ok $? "a refused $wl made its result directory"
+    done
+else
+    echo "skip: jemalloc-shm is not built in"
+fi
+for wl in lua_dict limit_req ssl_cache; do
+    "$B" run --alloc glibc --workload $wl --out "$T/refused" >"$T/out" 2>"$T/err"
+    ok $(($? != 1)) "$wl on glibc: not refused: $(cat "$T/err")"
+    [ ! -e "$T/refused" ]; ok $? "a refused $wl made its result directory"
+done
+
+echo "run_wl_nginx: $CHECKS checks, $FAILS failed"
+[ $FAILS -eq 0 ]
