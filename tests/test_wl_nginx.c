@@ -228,6 +228,18 @@ test_params(void)
           "two workers free each other's items: cross-free");
     CHECK(workload_set_sizes(workload_param(w, "sizes"), cfg, "fixed:5g") == 0
           && w->check(cfg, 1) == -1, "values of 5 GB passed the check");
+    CHECK(diag_is("lua_dict: sizes=fixed:5368709120 draws requests outside 1 to 4294967295 "
+          "bytes"), "the refusal's message");
+    w = workload_find("ssl_cache");
+    CHECK(w != NULL && w->cfg_size <= sizeof(cfg), "ssl_cache: %s", diag_last());
+    workload_defaults(w, cfg);
+    CHECK(w->needs(cfg, 2) == (WL_NEEDS_IN_SHM | WL_NEEDS_CROSS_FREE), "ssl_cache's needs");
+    CHECK(workload_set_sizes(workload_param(w, "sizes"), cfg, "fixed:0") == 0
+          && w->check(cfg, 1) == -1, "sessions of 0 bytes passed the check");
+    w = workload_find("limit_req");
+    CHECK(w != NULL && w->cfg_size <= sizeof(cfg), "limit_req: %s", diag_last());
+    workload_defaults(w, cfg);
+    CHECK(w->check(cfg, 1) == 0 && w->needs(cfg, 1) == WL_NEEDS_IN_SHM, "limit_req's needs");
 }
 
 /* ---- limit_req ---- */
