@@ -8,7 +8,8 @@
 # its blocks), each worker's module counters printed with an eviction
 # among them; then the cap refusals, exit 1 before anything runs: two
 # workers on jemalloc-shm (no cross-process free: a worker frees what
-# another stored) and any of them on a private heap (glibc).
+# another stored) and any of them on a private heap (glibc); and a worker
+# killed while it holds the zone lock.
 #
 # Usage: run_wl_nginx.sh SHMBENCH
 set -u
@@ -61,6 +62,18 @@ for alloc in slab tlsf; do
         grep "^$name: worker" "$T/err" | grep -qv " 0 evictions"
         ok $? "$alloc $wl: nothing evicted in 1 MiB: $(cat "$T/err")"
     done
+done
+
+# A worker killed holding the zone lock (the dict's lock on slab): the run
+# ends, failed, in bounded time, the lock force-unlocked.
+for wl in lua_dict limit_req ssl_cache; do
+    SHMBENCH_TEST_KILL=0:lock timeout 20 "$B" run --alloc slab --workload $wl --procs 2 \
+        --seconds 30 --zone-size 1m --out "$T/kill-$wl" >"$T/out" 2>"$T/err"
+    ok $(($? != 1)) "$wl: a death holding the lock did not end the run with 1"
+    grep -q "^shmbench: run: slab: worker 0 (pid [0-9]*) held the zone lock: force-unlocked$" \
+        "$T/err"
+    ok $? "$wl: the lock was not force-unlocked: $(cat "$T/err")"
+    grep -q '"failed": true' "$T/kill-$wl/meta.json"; ok $? "$wl: the run is not marked failed"
 done
 
 if "$B" list | grep -q '^jemalloc-shm '; then
