@@ -16,7 +16,7 @@
  * then checked on its own (shdict_check: its item count against the blocks
  * the workload counted in transit) and the zone by the allocator's check().
  * The same run on tlsf (whose count is its own), and an ETC mix with
- * expiry on two workers in turn, on both.
+ * expiry on two workers in turn, on both; Zipf-skewed keys hit more.
  *
  * limit_req: 1 MiB of slab holds 253 x 32 - 1 = 8095 states of IPv4 (84
  * bytes) or IPv6 (96 bytes) keys before the first failure (nginx's "about
@@ -80,6 +80,7 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     memset(out, 0, sizeof(*out));
     CHECK(ops != NULL, "%s: %s", alloc, diag_last());
     CHECK(w->check(cfg, nworkers) == 0, "check: %s", diag_last());
+    CHECK(w->prepare(cfg, 1, nworkers) == 0, "prepare: %s", diag_last());
     CHECK(allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, NULL, NULL) == 0,
           "%s: zone: %s", alloc, diag_last());
     sh = calloc(1, w->shared_size(cfg, nworkers));
@@ -213,6 +214,31 @@ test_mix(void)
               (unsigned long long) r.c.evictions, (unsigned long long) r.c.forcible,
               (unsigned long long) r.c.expired);
     }
+}
+
+/* A Zipf skew of 0.99 makes the hot keys hit where uniform keys miss;
+ * its constants are refused for a keyspace too large to sum over. */
+static void
+test_zipf(void)
+{
+    const struct workload *w = workload_find("lua_dict");
+    uint64_t               cfg[64], hits[2];
+    struct lua_run         r;
+    unsigned               i;
+
+    for (i = 0; i < 2; i++) {
+        workload_defaults(w, cfg);
+        set_param(w, cfg, "keys", 100000);
+        set_param(w, cfg, "zipf", i ? 99 : 0);
+        run_lua("slab", cfg, 4u << 20, 1, 20000, &r);
+        hits[i] = r.c.hits;
+    }
+    CHECK(hits[1] > 5 * hits[0] && hits[1] > 0, "hits: %llu with zipf=99, %llu uniform",
+          (unsigned long long) hits[1], (unsigned long long) hits[0]);
+    set_param(w, cfg, "keys", 1ull << 30);
+    CHECK(w->prepare(cfg, 1, 1) == -1 && diag_is("lua_dict: zipf=99 needs keys=1073741824 at "
+          "most 268435456 (its constants are a sum over the keys)"),
+          "a Zipf keyspace of 2^30 accepted");
 }
 
 static void
@@ -571,6 +597,7 @@ main(void)
     test_fill_slab();
     test_fill_tlsf();
     test_mix();
+    test_zipf();
     test_limit_req_slab();
     test_limit_req_mix();
     test_ssl_cache_slab();

@@ -3,8 +3,9 @@
  * the faithful emulation of ngx_http_lua_shdict.c (workloads/shdict.h).
  *
  * Each step is a dict:get (get=P percent of steps) or a dict:set of a key
- * drawn uniformly from `keys` keys of `klen` bytes (the key's index in its
- * first bytes, then a filler), with a string value whose length is drawn
+ * drawn from `keys` keys of `klen` bytes (the key's index in its first
+ * bytes, then a filler), uniformly or, with zipf=T, from YCSB's Zipfian
+ * distribution of theta T/100 (a few hot keys, a long tail), with a string value whose length is drawn
  * from `sizes=SPEC` (memcached's ETC value mix by default) and an expiry of
  * `ttl` ms (0: never).  The dict does what the module does: lazy expiry of
  * up to 2 items, LRU moves, reuse in place of an equal length, and on a
@@ -37,6 +38,7 @@
  * A run's op budget (--ops) bounds dict operations; the driver's ops
  * column counts allocations and frees, as for every workload.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,13 +49,14 @@
 #include "workload.h"
 
 struct lua_dict_cfg {
-    uint64_t         keys, klen, get, ttl, step_us;
+    uint64_t         keys, klen, get, ttl, step_us, zipf;
     struct size_dist sizes;
+    double           zetan, eta;    /* the Zipf draw's constants (prepare) */
 };
 
 static const struct wl_param lua_dict_params[] = {
     { "keys", WL_COUNT, 1000000, 1, 1ull << 32, offsetof(struct lua_dict_cfg, keys),
-      "keys in the keyspace, drawn uniformly", NULL },
+      "keys in the keyspace", NULL },
     { "klen", WL_COUNT, 32, 8, 250, offsetof(struct lua_dict_cfg, klen),
       "bytes of every key", NULL },
     { "get", WL_PERCENT, 90, 0, 100, offsetof(struct lua_dict_cfg, get),
@@ -64,7 +67,69 @@ static const struct wl_param lua_dict_params[] = {
       "simulated microseconds per step of a worker", NULL },
     { "sizes", WL_SIZES, 0, 0, 0, offsetof(struct lua_dict_cfg, sizes),
       "value lengths", "etc" },
+    { "zipf", WL_COUNT, 0, 0, 99, offsetof(struct lua_dict_cfg, zipf),
+      "key skew: Zipf's theta in hundredths (0: uniform, 99: YCSB's 0.99)", NULL },
 };
+
+/* Zipf's theta of the configuration. */
+static double
+lua_dict_theta(const struct lua_dict_cfg *c)
+{
+    return (double) c->zipf / 100.0;
+}
+
+/* The constants of YCSB's Zipfian draw (Gray et al., "Quickly generating
+ * billion-record synthetic databases"): zeta(n) = sum of 1 / i^theta, once
+ * in the master, over the keyspace. */
+static int
+lua_dict_prepare(void *cfg, uint64_t seed, unsigned nworkers)
+{
+    struct lua_dict_cfg *c = cfg;
+    double               theta = lua_dict_theta(c), zeta2;
+    uint64_t             i;
+
+    (void) seed;
+    (void) nworkers;
+    if (c->zipf == 0) {
+        return 0;
+    }
+    if (c->keys > (1ull << 28)) {
+        diag_set("lua_dict: zipf=%llu needs keys=%llu at most %llu (its constants are a sum "
+                 "over the keys)", (unsigned long long) c->zipf,
+                 (unsigned long long) c->keys, 1ull << 28);
+        return -1;
+    }
+    c->zetan = 0;
+    for (i = 1; i <= c->keys; i++) {
+        c->zetan += pow((double) i, -theta);
+    }
+    zeta2 = 1 + pow(2, -theta);
+    c->eta = (1 - pow(2.0 / (double) c->keys, 1 - theta)) / (1 - zeta2 / c->zetan);
+    return 0;
+}
+
+/* A key's number: uniform, or Zipf-skewed (0 the most frequent). */
+static uint64_t
+lua_dict_draw_key(const struct lua_dict_cfg *c, uint64_t *rng)
+{
+    double   theta, u, uz;
+    uint64_t k;
+
+    if (c->zipf == 0 || c->keys < 2) {
+        return prng_below(rng, c->keys);
+    }
+    theta = lua_dict_theta(c);
+    u = (double) (prng_next(rng) >> 11) * 0x1p-53;
+    uz = u * c->zetan;
+    if (uz < 1) {
+        return 0;
+    }
+    if (uz < 1 + pow(0.5, theta)) {
+        return 1;
+    }
+    k = (uint64_t) ((double) c->keys * pow(c->eta * u - c->eta + 1, 1 / (1 - theta)));
+    return k < c->keys ? k : c->keys - 1;
+}
 
 static int
 lua_dict_check(const void *cfg, unsigned nworkers)
@@ -207,7 +272,7 @@ lua_dict_step(struct wl_ctx *c, struct shdict *d, unsigned char *key, uint64_t *
     struct shdict_value        v;
     uint64_t                   len;
 
-    lua_dict_key(key, cf->klen, prng_below(rng, cf->keys));
+    lua_dict_key(key, cf->klen, lua_dict_draw_key(cf, rng));
     if (prng_below(rng, 100) < cf->get) {
         return shdict_get(d, key, cf->klen, 0, &r);
     }
@@ -270,6 +335,7 @@ const struct workload wl_lua_dict = {
     .check = lua_dict_check,
     .needs = lua_dict_needs,
     .shared_size = lua_dict_shared_size,
+    .prepare = lua_dict_prepare,
     .in_transit = lua_dict_in_transit,
     .run = lua_dict_run,
 };
