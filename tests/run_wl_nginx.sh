@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end tests of the nginx-feature workloads (lua_dict, limit_req,
 # ssl_cache) through `shmbench run`: each runs briefly with 2 workers on
-# slab and tlsf in a 1 MiB zone (so that the modules' evictions run):
+# slab, tlsf and lfslab (lock-free, its frees cross processes) in a 1 MiB
+# zone (so that the modules' evictions run):
 # exit 0, the zone consistent after the run (the master's check), the run
 # not failed, the all row's counts against each other (allocations -
 # frees = blocks in transit: the module's index is shared, no worker holds
@@ -41,7 +42,7 @@ col() {
         $idx["worker"] == row { print $idx[name]; exit }' "$1"
 }
 
-for alloc in slab tlsf; do
+for alloc in slab tlsf lfslab; do
     for wl in lua_dict limit_req:keys=1000000 ssl_cache; do
         name=${wl%%:*}
         d=$T/$alloc-$name
