@@ -246,7 +246,9 @@ cli)
         "$B" run --workload churn
     expect 2 "shmbench: run needs --workload NAME (see 'shmbench run --help')" \
         "$B" run --alloc slab
-    expect 2 "shmbench: unknown workload 'chum' (known: churn, fill) (see 'shmbench run --help')" \
+    # Every workload of `list --workloads`, in its order.
+    known=$("$B" list --workloads | sed -n 's/^  \([a-z_0-9]*\): .*/\1/p' | paste -sd, | sed 's/,/, /g')
+    expect 2 "shmbench: unknown workload 'chum' (known: $known) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload chum
     expect 2 "shmbench: workload churn has no parameter 'foo' (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:foo=1
