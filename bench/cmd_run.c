@@ -372,9 +372,9 @@ run_refuse(const struct run_opts *o)
                          "'shmbench list')", o->workload_arg, o->ops->name);
     }
     if ((needs & WL_NEEDS_IN_SHM) && !(o->ops->caps & ALLOC_IN_SHM)) {
-        return cli_error("run: %s allocates until the first failure, and %s keeps its "
-                         "blocks in a private heap, not in the zone: it would fill the "
-                         "machine's memory", o->workload_arg, o->ops->name);
+        return cli_error("run: %s needs its blocks in the zone (it fills it, or shares "
+                         "it between workers), and %s keeps its blocks in a private heap",
+                         o->workload_arg, o->ops->name);
     }
     min = allocator_min_zone_size(o->ops, &p);
     if (o->zone_size < min) {

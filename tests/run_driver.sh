@@ -304,7 +304,7 @@ cli)
     else
         echo "skip: jemalloc-shm is not built in"
     fi
-    expect 1 "shmbench: run: fill allocates until the first failure, and glibc keeps its blocks in a private heap, not in the zone: it would fill the machine's memory" \
+    expect 1 "shmbench: run: fill needs its blocks in the zone (it fills it, or shares it between workers), and glibc keeps its blocks in a private heap" \
         "$B" run --alloc glibc --workload fill --out "$T/refused"
     expect 1 "shmbench: run: a zone of 4096 bytes is too small for \"slab\" with 2 workers: the minimum is 8192 bytes (--zone-size)" \
         "$B" run --alloc slab --workload churn --procs 2 --zone-size 4k --out "$T/refused"
