@@ -1261,6 +1261,7 @@ cmd_run(int argc, char **argv)
     run_parse(argc, argv, &o);
     rc = run_refuse(&o);
     if (rc != 0) {
+        free(o.cfg);
         return rc;
     }
     r = calloc(1, sizeof(*r));
