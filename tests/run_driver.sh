@@ -246,7 +246,7 @@ cli)
         "$B" run --workload churn
     expect 2 "shmbench: run needs --workload NAME (see 'shmbench run --help')" \
         "$B" run --alloc slab
-    expect 2 "shmbench: unknown workload 'chum' (known: churn, fill) (see 'shmbench run --help')" \
+    expect 2 "shmbench: unknown workload 'chum' (known: churn, fill, larson, threadtest, shbench, xmalloc) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload chum
     expect 2 "shmbench: workload churn has no parameter 'foo' (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:foo=1

@@ -16,11 +16,19 @@
 
 extern const struct workload wl_churn;
 extern const struct workload wl_fill;
+extern const struct workload wl_larson;
+extern const struct workload wl_threadtest;
+extern const struct workload wl_shbench;
+extern const struct workload wl_xmalloc;
 
 /* Listing order.  A new workload adds its table here. */
 static const struct workload *const workloads[] = {
     &wl_churn,
     &wl_fill,
+    &wl_larson,
+    &wl_threadtest,
+    &wl_shbench,
+    &wl_xmalloc,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
