@@ -16,6 +16,10 @@
 
 extern const struct workload wl_churn;
 extern const struct workload wl_fill;
+extern const struct workload wl_larson;
+extern const struct workload wl_threadtest;
+extern const struct workload wl_shbench;
+extern const struct workload wl_xmalloc;
 extern const struct workload wl_lua_dict;
 extern const struct workload wl_limit_req;
 extern const struct workload wl_ssl_cache;
@@ -24,6 +28,10 @@ extern const struct workload wl_ssl_cache;
 static const struct workload *const workloads[] = {
     &wl_churn,
     &wl_fill,
+    &wl_larson,
+    &wl_threadtest,
+    &wl_shbench,
+    &wl_xmalloc,
     &wl_lua_dict,
     &wl_limit_req,
     &wl_ssl_cache,
@@ -41,15 +49,18 @@ workload_all(size_t *n)
 const struct workload *
 workload_find(const char *name)
 {
-    char   names[256];
+    char   names[512];
     size_t i, used = 0;
 
+    names[0] = '\0';
     for (i = 0; i < NWORKLOADS; i++) {
         if (strcmp(workloads[i]->name, name) == 0) {
             return workloads[i];
         }
-        used += (size_t) snprintf(names + used, sizeof(names) - used, "%s%s",
-                                  i ? ", " : "", workloads[i]->name);
+        if (used < sizeof(names)) {     /* snprintf says what it would have written */
+            used += (size_t) snprintf(names + used, sizeof(names) - used, "%s%s",
+                                      i ? ", " : "", workloads[i]->name);
+        }
     }
     diag_set("unknown workload '%s' (known: %s)", name, names);
     return NULL;
