@@ -504,6 +504,7 @@ run_ready(struct wl_ctx *c)
      * allocs, live and fails), as the lock counters do from the release;
      * so does the op budget, which counts ops and fails. */
     __atomic_store_n(&c->cnt->ops, 0, __ATOMIC_RELAXED);
+    c->cnt->poll_at = 0;            /* the measured loop looks at once */
     if (c->max_ops != 0) {
         c->max_ops += c->cnt->fails;
     }

@@ -69,6 +69,8 @@ struct wl_counters {
     uint64_t held_bytes;     /* requested bytes of those */
     uint64_t t_end;          /* clock_ns() when the measured loop ended */
     uint64_t done;           /* 1 once the worker returned from run() */
+    uint64_t poll_at;        /* attempts at which wl_should_stop next reads
+                                the clock and the stop flag (not a result) */
 } __attribute__((aligned(64)));
 
 /* The kinds of op whose latency is recorded. */
@@ -195,9 +197,11 @@ wl_lat_stop(struct wl_ctx *c, enum wl_op op, uint64_t t0)
 }
 
 /* Whether the measured loop ends now: the op budget is spent (ops and
- * failed allocations: every attempt), or (checked every 256 attempts, as
- * reading the clock costs about an op) the deadline has passed or the
- * master asks to stop. */
+ * failed allocations: every attempt), or (looked at once per 256 attempts,
+ * as reading the clock costs about an op) the deadline has passed or the
+ * master asks to stop.  The next look is kept as a count, not as a multiple
+ * of 256, so a loop that asks between steps of several attempts, whatever
+ * their number, still looks. */
 static inline int
 wl_should_stop(const struct wl_ctx *c)
 {
@@ -206,9 +210,10 @@ wl_should_stop(const struct wl_ctx *c)
     if (c->max_ops != 0 && n >= c->max_ops) {
         return 1;
     }
-    if ((n & 255) != 0) {
+    if (n < c->cnt->poll_at) {
         return 0;
     }
+    c->cnt->poll_at = n + 256;
     return atomic_load_explicit(c->stop, memory_order_relaxed) != 0
            || (c->end_ns != 0 && clock_ns() >= c->end_ns);
 }
