@@ -16,11 +16,15 @@
 
 extern const struct workload wl_churn;
 extern const struct workload wl_fill;
+extern const struct workload wl_mstress;
+extern const struct workload wl_phase;
 
 /* Listing order.  A new workload adds its table here. */
 static const struct workload *const workloads[] = {
     &wl_churn,
     &wl_fill,
+    &wl_mstress,
+    &wl_phase,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
