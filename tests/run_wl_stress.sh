@@ -94,7 +94,8 @@ n=$(awk 'END { print NR - 1 }' "$T/phase-time/timeseries.csv")
 "$B" run --alloc jemalloc-shm --workload mstress --procs 2 --ops 1000 --out "$T/je" \
     >/dev/null 2>"$T/je.err"
 rc=$?
-[ $rc = 1 ] && [ "$(cat "$T/je.err")" = "shmbench: run: mstress frees blocks in another process than the one that allocated them, and jemalloc-shm has no cross-process free (see 'shmbench list')" ]
+# the first line: under LeakSanitizer a report of run's own may follow
+[ $rc = 1 ] && [ "$(head -n 1 "$T/je.err")" = "shmbench: run: mstress frees blocks in another process than the one that allocated them, and jemalloc-shm has no cross-process free (see 'shmbench list')" ]
 ok $? "mstress on jemalloc-shm: exit $rc: $(cat "$T/je.err")"
 [ ! -e "$T/je" ]; ok $? "a refused run made its directory"
 ZONE_STATE="not checked: jemalloc-shm cannot check itself"
@@ -104,7 +105,7 @@ ZONE_STATE=
 "$B" run --alloc slab --workload mstress:sizes=pow2:8:1k --ops 10 --out "$T/bad" \
     >/dev/null 2>"$T/bad.err"
 rc=$?
-[ $rc = 2 ] && [ "$(cat "$T/bad.err")" = "shmbench: mstress: sizes draws blocks below 16 bytes, the block's header (see 'shmbench run --help')" ]
+[ $rc = 2 ] && [ "$(head -n 1 "$T/bad.err")" = "shmbench: mstress: sizes draws blocks below 16 bytes, the block's header (see 'shmbench run --help')" ]
 ok $? "mstress sizes=pow2:8:1k: exit $rc: $(cat "$T/bad.err")"
 "$B" run --alloc slab --workload phase:keep=100 --ops 10 --out "$T/bad" >/dev/null 2>&1
 [ $? = 2 ]; ok $? "phase keep=100 accepted"
