@@ -82,7 +82,8 @@ test_params(void)
           "8-byte blocks accepted (%s)", diag_last());
     CHECK(workload_set_sizes(workload_param(m, "large"), cfg, "fixed:5g") == 0
           && m->check(cfg, 1) == -1
-          && diag_is("mstress: large=fixed:5368709120 draws requests outside 1 to 4294967295 bytes"),
+          && diag_is("mstress: large=fixed:5368709120 draws requests outside 1 to "
+                     "4294967295 bytes"),
           "5 GiB blocks accepted (%s)", diag_last());
     workload_defaults(p, cfg);
     CHECK(p->check(cfg, 1) == 0, "phase's defaults refused: %s", diag_last());
