@@ -20,6 +20,8 @@ extern const struct workload wl_larson;
 extern const struct workload wl_threadtest;
 extern const struct workload wl_shbench;
 extern const struct workload wl_xmalloc;
+extern const struct workload wl_mstress;
+extern const struct workload wl_phase;
 extern const struct workload wl_lua_dict;
 extern const struct workload wl_limit_req;
 extern const struct workload wl_ssl_cache;
@@ -32,6 +34,8 @@ static const struct workload *const workloads[] = {
     &wl_threadtest,
     &wl_shbench,
     &wl_xmalloc,
+    &wl_mstress,
+    &wl_phase,
     &wl_lua_dict,
     &wl_limit_req,
     &wl_ssl_cache,
