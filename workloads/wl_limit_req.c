@@ -331,23 +331,15 @@ lr_init(struct lr *l)
 /* Make the zone's index (worker 0) or find it (the others), across the
  * barrier. */
 static int
+lr_init_cb(void *l)
+{
+    return lr_init(l);
+}
+
+static int
 lr_open(struct lr *l, struct shmtx *m)
 {
-    int rc = 0;
-
-    if (l->c->worker == 0) {
-        nx_shared_init(&l->s->h);
-        shmtx_lock(m);
-        rc = lr_init(l);
-        shmtx_unlock(m);
-        if (rc != 0) {
-            return -1;
-        }
-        atomic_store(&l->s->h.inited, 1);
-    }
-    l->c->ready(l->c);
-    if (atomic_load(&l->s->h.inited) == 0) {
-        diag_set("limit_req: worker %u: worker 0 made no zone", l->c->worker);
+    if (nx_open(l->c, &l->s->h, m, lr_init_cb, l, "limit_req", "zone") != 0) {
         return -1;
     }
     l->sh = (struct limit_req_sh *) (l->base + l->s->h.sh);

@@ -164,6 +164,36 @@ nx_shared_init(struct nx_shared *s)
     (void) shmtx_create(&s->mtx, &s->word, NULL, 0);
 }
 
+/*
+ * Across the barrier: worker 0 makes the workload's lock and, holding m,
+ * its index (init(arg): 0, or -1 with a diag message); the others wait at
+ * the barrier and find it made.  0, or -1 with a diag message ("WL: worker
+ * W: worker 0 made no WHAT").
+ */
+static inline int
+nx_open(struct wl_ctx *c, struct nx_shared *s, struct shmtx *m, int (*init)(void *arg),
+    void *arg, const char *wl, const char *what)
+{
+    int rc;
+
+    if (c->worker == 0) {
+        nx_shared_init(s);
+        shmtx_lock(m);
+        rc = init(arg);
+        shmtx_unlock(m);
+        if (rc != 0) {
+            return -1;
+        }
+        atomic_store(&s->inited, 1);
+    }
+    c->ready(c);
+    if (atomic_load(&s->inited) == 0) {
+        diag_set("%s: worker %u: worker 0 made no %s", wl, c->worker, what);
+        return -1;
+    }
+    return 0;
+}
+
 /* An allocation of the index: counted, handed at once to the shared index. */
 static inline void *
 nx_alloc(struct wl_ctx *c, struct nx_shared *s, size_t size)

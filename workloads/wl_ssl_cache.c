@@ -316,23 +316,15 @@ sc_init(struct sc *l)
 }
 
 static int
+sc_init_cb(void *l)
+{
+    return sc_init(l);
+}
+
+static int
 sc_open(struct sc *l, struct shmtx *m)
 {
-    int rc = 0;
-
-    if (l->c->worker == 0) {
-        nx_shared_init(&l->s->h);
-        shmtx_lock(m);
-        rc = sc_init(l);
-        shmtx_unlock(m);
-        if (rc != 0) {
-            return -1;
-        }
-        atomic_store(&l->s->h.inited, 1);
-    }
-    l->c->ready(l->c);
-    if (atomic_load(&l->s->h.inited) == 0) {
-        diag_set("ssl_cache: worker %u: worker 0 made no cache", l->c->worker);
+    if (nx_open(l->c, &l->s->h, m, sc_init_cb, l, "ssl_cache", "cache") != 0) {
         return -1;
     }
     l->sh = (struct ssl_cache_sh *) (l->base + l->s->h.sh);
