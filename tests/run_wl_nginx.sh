@@ -15,32 +15,8 @@
 # Usage: run_wl_nginx.sh SHMBENCH
 set -u
 
-B=$1
-case $B in
-/*) ;;
-*) B=$PWD/$B ;;
-esac
-T=${TMPDIR:-/tmp}/shmbench-wl-nginx-$$
-FAILS=0
-CHECKS=0
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-
-ok() {
-    CHECKS=$((CHECKS + 1))
-    if [ "$1" != 0 ]; then
-        shift
-        FAILS=$((FAILS + 1))
-        echo "FAIL: $*"
-    fi
-}
-
-# col FILE ROW NAME: column NAME of the runs.csv row whose worker is ROW.
-col() {
-    awk -F, -v row="$2" -v name="$3" '
-        NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-        $idx["worker"] == row { print $idx[name]; exit }' "$1"
-}
+. "$(dirname "$0")/run_lib.sh"
+run_lib_init "$1" wl-nginx
 
 for alloc in slab tlsf lfslab; do
     for wl in lua_dict limit_req:keys=1000000 ssl_cache; do

@@ -16,32 +16,8 @@
 # Usage: run_wl_server.sh SHMBENCH.
 set -u
 
-B=$1
-case $B in
-/*) ;;
-*) B=$PWD/$B ;;
-esac
-T=${TMPDIR:-/tmp}/shmbench-wl-server-$$
-FAILS=0
-CHECKS=0
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-
-ok() {
-    CHECKS=$((CHECKS + 1))
-    if [ "$1" != 0 ]; then
-        shift
-        FAILS=$((FAILS + 1))
-        echo "FAIL: $*"
-    fi
-}
-
-# col FILE NAME: column NAME of the runs.csv row `all`.
-col() {
-    awk -F, -v name="$2" '
-        NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-        $idx["worker"] == "all" { print $idx[name]; exit }' "$1"
-}
+. "$(dirname "$0")/run_lib.sh"
+run_lib_init "$1" wl-server
 
 # runs ALLOC WORKLOAD PROCS LIMIT...: one run, checked; sets D.
 runs() {
@@ -54,14 +30,14 @@ runs() {
         >"$T/out" 2>"$T/err"
     ok $? "$a $w --procs $p $*: $(cat "$T/err")"
     [ -s "$D/runs.csv" ] || return 0
-    na=$(col "$D/runs.csv" allocs)
-    nf=$(col "$D/runs.csv" frees)
-    nh=$(col "$D/runs.csv" held_blocks)
-    nt=$(col "$D/runs.csv" in_transit)
+    na=$(col "$D/runs.csv" all allocs)
+    nf=$(col "$D/runs.csv" all frees)
+    nh=$(col "$D/runs.csv" all held_blocks)
+    nt=$(col "$D/runs.csv" all in_transit)
     [ "$na" -gt 0 ] && [ $((na - nf)) = $((nh + nt)) ]
     ok $? "$D: allocs $na - frees $nf != held $nh + in transit $nt"
-    [ "$(col "$D/runs.csv" live_blocks)" = "$nh" ]; ok $? "$D: live blocks != held blocks"
-    [ "$(col "$D/runs.csv" live_bytes)" = "$(col "$D/runs.csv" held_bytes)" ]
+    [ "$(col "$D/runs.csv" all live_blocks)" = "$nh" ]; ok $? "$D: live blocks != held blocks"
+    [ "$(col "$D/runs.csv" all live_bytes)" = "$(col "$D/runs.csv" all held_bytes)" ]
     ok $? "$D: live bytes != held bytes"
     grep -q '"zone_state": "consistent (check passed)"' "$D/meta.json"
     ok $? "$D: zone not consistent"
@@ -70,19 +46,19 @@ runs() {
 
 for a in slab tlsf lfslab; do
     runs $a larson:blocks=200,rounds=5 2 --ops 40000
-    [ "$(col "$D/runs.csv" remote_frees)" -gt 0 ]; ok $? "$a larson: no remote frees"
-    [ "$(col "$D/runs.csv" handed_off)" -gt 0 ]; ok $? "$a larson: nothing handed off"
+    [ "$(col "$D/runs.csv" all remote_frees)" -gt 0 ]; ok $? "$a larson: no remote frees"
+    [ "$(col "$D/runs.csv" all handed_off)" -gt 0 ]; ok $? "$a larson: nothing handed off"
     runs $a larson:blocks=100,rounds=2 3 --seconds 0.3
     runs $a xmalloc:batch=32,depth=4 3 --ops 40000
-    [ "$(col "$D/runs.csv" remote_frees)" -gt 0 ]; ok $? "$a xmalloc: no remote frees"
+    [ "$(col "$D/runs.csv" all remote_frees)" -gt 0 ]; ok $? "$a xmalloc: no remote frees"
     runs $a xmalloc 2 --seconds 0.3
-    [ "$(col "$D/runs.csv" remote_frees)" = "$(col "$D/runs.csv" frees)" ]
+    [ "$(col "$D/runs.csv" all remote_frees)" = "$(col "$D/runs.csv" all frees)" ]
     ok $? "$a xmalloc: a pair's frees are not all remote"
     [ "$a" = lfslab ] && continue
     runs $a threadtest:objects=2000 2 --ops 40000
     runs $a threadtest:objects=1000,iterations=3 2 --seconds 5
-    [ "$(col "$D/runs.csv" allocs)" = 3000 ]; ok $? "$a threadtest: not 3 iterations of 500 each"
-    [ "$(col "$D/runs.csv" held_blocks)" = 0 ]; ok $? "$a threadtest: blocks left after the last"
+    [ "$(col "$D/runs.csv" all allocs)" = 3000 ]; ok $? "$a threadtest: not 3 iterations of 500 each"
+    [ "$(col "$D/runs.csv" all held_blocks)" = 0 ]; ok $? "$a threadtest: blocks left after the last"
     runs $a shbench:calls=300 2 --ops 40000
     runs $a shbench:min=16,max=4k 2 --seconds 0.3
 done

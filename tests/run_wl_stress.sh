@@ -14,37 +14,13 @@
 #     migrate=0; refused parameters exit 2 with the workload's message;
 #   - `list --workloads` lists both with their parameters.
 #
-# Usage: run_wl_stress.sh SHMBENCH.  col and counts_ok read runs.csv and
-# meta.json as tests/run_driver.sh's helpers of the same names do (that
-# script runs its parts when sourced, so they are restated here).
+# Usage: run_wl_stress.sh SHMBENCH.  ok and col come from run_lib.sh;
+# counts_ok reads runs.csv and meta.json as tests/run_driver.sh's helper of
+# the same name does (that script runs its parts when sourced).
 set -u
 
-B=$1
-case $B in
-/*) ;;
-*) B=$PWD/$B ;;
-esac
-T=${TMPDIR:-/tmp}/shmbench-wl-stress-test-$$
-FAILS=0
-CHECKS=0
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-
-ok() {
-    CHECKS=$((CHECKS + 1))
-    if [ "$1" != 0 ]; then
-        FAILS=$((FAILS + 1))
-        shift
-        echo "FAIL: $*"
-    fi
-}
-
-# col FILE ROW NAME: column NAME of the runs.csv row whose worker is ROW.
-col() {
-    awk -F, -v row="$2" -v name="$3" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
-        $7 == row { print $c }' "$1"
-}
+. "$(dirname "$0")/run_lib.sh"
+run_lib_init "$1" wl-stress-test
 
 # counts_ok DIR [ZONE_STATE]: the run succeeded, its zone's state is
 # ZONE_STATE (consistent by default), and its merged counters agree with
