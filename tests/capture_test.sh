@@ -27,32 +27,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/capture_test.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
-fails=0
-checks=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-# expect STATUS MESSAGE CMD ARGS...: CMD exits STATUS and prints exactly the
-# one line MESSAGE on stderr.
-expect() {
-    status=$1
-    msg=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" > "$T/out" 2> "$T/err"
-    rc=$?
-    if [ "$rc" -ne "$status" ]; then
-        fail "'$*' exited $rc, want $status (stderr: $(cat "$T/err"))"
-        return
-    fi
-    if ! printf '%s\n' "$msg" | cmp -s - "$T/err"; then
-        fail "'$*' stderr:"
-        echo "  got:  $(cat "$T/err")" >&2
-        echo "  want: $msg" >&2
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # check_streams EXPECTED TRACE CHILDTRACE: every op stream of EXPECTED
 # (tests/capture_target.c's format) appears in the traces in its order,

@@ -27,35 +27,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fails=0
-checks=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-# expect STATUS MESSAGE CMD ARGS...: CMD exits STATUS and prints exactly the
-# one line MESSAGE on stderr (and, on failure, nothing on stdout).
-expect() {
-    status=$1
-    msg=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" > "$T/out" 2> "$T/err"
-    rc=$?
-    if [ "$rc" -ne "$status" ]; then
-        fail "'$*' exited $rc, want $status (stderr: $(cat "$T/err"))"
-        return
-    fi
-    if ! printf '%s\n' "$msg" | cmp -s - "$T/err"; then
-        fail "'$*' stderr:"
-        echo "  got:  $(cat "$T/err")" >&2
-        echo "  want: $msg" >&2
-    fi
-    if [ "$status" -ne 0 ] && [ -s "$T/out" ]; then
-        fail "'$*' wrote to stdout on failure: $(head -3 "$T/out")"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # trace NAME TEXT: write $T/NAME.trace (printf format).
 trace() {

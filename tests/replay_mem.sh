@@ -24,12 +24,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/replay_mem.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
-fails=0
-checks=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # has FILE LINE: FILE holds the exact line LINE.
 has() {

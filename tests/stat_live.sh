@@ -37,30 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fails=0
-checks=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-# expect STATUS MESSAGE CMD ARGS...: CMD exits STATUS and prints exactly the
-# one line MESSAGE on stderr, nothing on stdout.
-expect() {
-    status=$1
-    msg=$2
-    shift 2
-    checks=$((checks + 1))
-    "$@" > "$T/out" 2> "$T/err"
-    rc=$?
-    if [ "$rc" -ne "$status" ]; then
-        fail "'$*' exited $rc, want $status (stderr: $(cat "$T/err"))"
-    elif ! printf '%s\n' "$msg" | cmp -s - "$T/err"; then
-        fail "'$*' stderr: got '$(cat "$T/err")', want '$msg'"
-    elif [ -s "$T/out" ]; then
-        fail "'$*' wrote to stdout: $(head -3 "$T/out")"
-    fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 # ready FILE: wait (20 s at most) until a background helper wrote "ready"
 # (each helper gets a file of its own: the shell may create it after this

@@ -1,0 +1,37 @@
+# cli_lib.sh: the checks the command-line tests share (cli_errors.sh,
+# capture_test.sh, stat_live.sh and replay_mem.sh source it).  The sourcing
+# script sets T, a scratch directory, before it calls expect.
+#
+# fails and checks count; a script ends by printing them and exiting
+# non-zero when fails is not 0.
+fails=0
+checks=0
+
+# fail MESSAGE...: one failed check, said on stderr.
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+
+# expect STATUS MESSAGE CMD ARGS...: CMD exits STATUS and prints exactly the
+# one line MESSAGE on stderr (and, when STATUS is not 0, nothing on stdout).
+expect() {
+    status=$1
+    msg=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" > "$T/out" 2> "$T/err"
+    rc=$?
+    if [ "$rc" -ne "$status" ]; then
+        fail "'$*' exited $rc, want $status (stderr: $(cat "$T/err"))"
+        return
+    fi
+    if ! printf '%s\n' "$msg" | cmp -s - "$T/err"; then
+        fail "'$*' stderr:"
+        echo "  got:  $(cat "$T/err")" >&2
+        echo "  want: $msg" >&2
+    fi
+    if [ "$status" -ne 0 ] && [ -s "$T/out" ]; then
+        fail "'$*' wrote to stdout on failure: $(head -3 "$T/out")"
+    fi
+}
