@@ -318,7 +318,7 @@ static void
 phase_bad_free(const struct allocator_ops *ops)
 {
     struct zone    z;
-    struct mp_block   a, b;
+    struct mp_block   a = {0}, b = {0};
     unsigned char  local[64], *freed;
 
     if (!(ops->caps & ALLOC_BAD_FREE_DETECTED)) {
@@ -328,7 +328,11 @@ phase_bad_free(const struct allocator_ops *ops)
     if (open_zone(&z, ops, ZONE_BYTES, 1) != 0) {
         return;
     }
-    CHECK(take(&z, &a, 64, 1) == 0 && take(&z, &b, 5000, 2) == 0, "%s: blocks", ops->name);
+    if (take(&z, &a, 64, 1) != 0 || take(&z, &b, 5000, 2) != 0) {
+        CHECK(0, "%s: blocks", ops->name);
+        close_zone(&z);
+        return;
+    }
     refused(&z, local, "a free of a stack address");
     refused(&z, a.p + 1, "a free inside a block");
     refused(&z, b.p + 16, "a free 16 bytes into a block");
