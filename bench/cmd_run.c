@@ -10,7 +10,8 @@
  * below the allocator's minimum for that many workers), make the result
  * directory, prepare the workload (its op sequence, drawn once before fork),
  * hand the master the worker function and the sampler, then merge the
- * workers' slots and write runs.csv, timeseries.csv and meta.json
+ * workers' slots and write runs.csv, timeseries.csv, latency.csv,
+ * counters.csv and meta.json
  * (docs/results.md documents every column and field).
  *
  * The sampler runs in the master every --sample-ms while the workers run:
@@ -109,8 +110,8 @@ const char cmd_run_help[] =
     "for N workers.\n"
     "\n"
     "output: one summary line on stdout; a progress line on stderr when it is\n"
-    "a terminal; the directory's runs.csv, timeseries.csv, latency.csv and\n"
-    "meta.json\n"
+    "a terminal; the directory's runs.csv, timeseries.csv, latency.csv,\n"
+    "counters.csv and meta.json\n"
     "(docs/results.md).\n"
     "\n";
 
@@ -557,7 +558,7 @@ static void
 run_sum(struct run_state *r, struct wl_counters *all)
 {
     const struct wl_counters *k;
-    unsigned                  w;
+    unsigned                  w, i;
 
     memset(all, 0, sizeof(*all));
     for (w = 0; w < r->o->procs; w++) {
@@ -579,6 +580,9 @@ run_sum(struct run_state *r, struct wl_counters *all)
             all->t_end = run_load(&k->t_end);
         }
         all->done += run_load(&k->done);
+        for (i = 0; i < WL_EXTRA_MAX; i++) {
+            all->extra[i] += run_load(&k->extra[i]);
+        }
     }
 }
 
@@ -950,6 +954,82 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
     return run_close(r, f, "runs.csv");
 }
 
+/* ---- counters.csv ---- */
+
+/*
+ * What no fixed column of runs.csv can hold: the workload's own counts
+ * (lua_dict's evictions, limit_req's rejections: struct workload's extra
+ * names) and the allocator's own counters (ops->counters: lfslab's
+ * retries, steals, ...), one per row, per worker and for all, so that
+ * their names are data and the file's columns never change.
+ */
+struct run_counter_row {
+    FILE       *f;
+    const char *worker;
+};
+
+static void
+run_counter_alloc(void *arg, const char *name, uint64_t value)
+{
+    struct run_counter_row *row = arg;
+
+    fprintf(row->f, "%s,allocator,%s,%llu\n", row->worker, name, (unsigned long long) value);
+}
+
+static void
+run_counters_of(struct run_state *r, FILE *f, const char *worker, int proc,
+    const struct wl_counters *k)
+{
+    const struct workload  *wl = r->o->wl;
+    struct run_counter_row  row = { f, worker };
+    unsigned                i;
+
+    for (i = 0; i < wl->nextra && i < WL_EXTRA_MAX; i++) {
+        fprintf(f, "%s,workload,%s,%llu\n", worker, wl->extra[i],
+                (unsigned long long) run_load(&k->extra[i]));
+    }
+    if (r->o->ops->counters) {
+        r->o->ops->counters(master_zone(&r->m), proc, run_counter_alloc, &row);
+    }
+}
+
+static int
+run_write_counters(struct run_state *r, const struct wl_counters *all)
+{
+    FILE    *f = run_open(r, "counters.csv");
+    char     worker[16];
+    unsigned w;
+
+    if (f == NULL) {
+        return CLI_EXIT_FAIL;
+    }
+    fputs("worker,source,name,value\n", f);
+    for (w = 0; w < r->o->procs; w++) {
+        snprintf(worker, sizeof(worker), "%u", w);
+        run_counters_of(r, f, worker, (int) w,
+                        &((struct wl_slot *) master_slot(&r->m, w))->cnt);
+    }
+    run_counters_of(r, f, "all", ALLOC_COUNTERS_ALL, all);
+    return run_close(r, f, "counters.csv");
+}
+
+/* The workload's own counts of the all row, on one line of the summary. */
+static void
+run_print_extra(const struct run_state *r, const struct wl_counters *all)
+{
+    const struct workload *wl = r->o->wl;
+    unsigned               i;
+
+    if (wl->nextra == 0) {
+        return;
+    }
+    printf("%s:", wl->name);
+    for (i = 0; i < wl->nextra && i < WL_EXTRA_MAX; i++) {
+        printf(" %s=%llu", wl->extra[i], (unsigned long long) all->extra[i]);
+    }
+    putchar('\n');
+}
+
 /* ---- meta.json ---- */
 
 /* The first line of a command's output, or "" (trailing newline cut). */
@@ -1238,7 +1318,8 @@ run_report(struct run_state *r)
     }
     r->ts = NULL;
     if (run_write_csv(r, &all, transit, have ? &st : NULL) != 0
-        || run_write_latency(r) != 0 || run_write_meta(r) != 0)
+        || run_write_latency(r) != 0 || run_write_counters(r, &all) != 0
+        || run_write_meta(r) != 0)
     {
         return CLI_EXIT_FAIL;
     }
@@ -1247,6 +1328,7 @@ run_report(struct run_state *r)
            o->procs == 1 ? "" : "s", secs, (unsigned long long) all.ops,
            secs > 0 ? (double) all.ops / secs / 1e6 : 0.0, (unsigned long long) all.fails,
            r->m.failed ? " (FAILED)" : "", r->out);
+    run_print_extra(r, &all);
     return r->m.failed ? CLI_EXIT_FAIL : 0;
 }
 

@@ -7,6 +7,23 @@
 fails=0
 checks=0
 
+# expect_first STATUS LINE CMD ARGS...: CMD exits STATUS and the first line
+# of its stderr is LINE (for commands that say more after it).
+expect_first() {
+    status=$1
+    line=$2
+    shift 2
+    checks=$((checks + 1))
+    "$@" > "$T/out" 2> "$T/err"
+    rc=$?
+    got=$(head -n 1 "$T/err")
+    if [ "$rc" != "$status" ] || [ "$got" != "$line" ]; then
+        fail "'$*': status $rc (want $status)"
+        echo "  got:  $got" >&2
+        echo "  want: $line" >&2
+    fi
+}
+
 # fail MESSAGE...: one failed check, said on stderr.
 fail() {
     echo "FAIL: $*" >&2

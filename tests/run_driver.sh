@@ -37,54 +37,9 @@
 # test hook SHMBENCH_TEST_KILL (bench/master.h).
 set -u
 
-B=$1
 PART=$2
-case $B in
-/*) ;;
-*) B=$PWD/$B ;;
-esac
-T=${TMPDIR:-/tmp}/shmbench-run-test-$$
-FAILS=0
-CHECKS=0
-mkdir -p "$T"
-trap 'rm -rf "$T"' EXIT
-
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $*"
-}
-
-ok() {
-    CHECKS=$((CHECKS + 1))
-    if [ "$1" != 0 ]; then
-        shift
-        fail "$@"
-    fi
-}
-
-# expect STATUS STDERR_LINE CMD...: the exit status and the first stderr line.
-expect() {
-    want_rc=$1
-    want_err=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    got=$(head -n 1 "$T/err")
-    CHECKS=$((CHECKS + 1))
-    if [ "$rc" != "$want_rc" ] || [ "$got" != "$want_err" ]; then
-        fail "'$*': status $rc (want $want_rc)"
-        echo "  got:  $got"
-        echo "  want: $want_err"
-    fi
-}
-
-# col FILE ROW NAME: the value of column NAME in the runs.csv row whose
-# `worker` column is ROW.
-col() {
-    awk -F, -v row="$2" -v name="$3" '
-        NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-        $idx["worker"] == row { print $idx[name]; exit }' "$1"
-}
+. "$(dirname "$0")/run_lib.sh"
+run_lib_init "$1" "run-$PART"
 
 # The documented columns of runs.csv (docs/results.md), in order.
 RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,alloc_lat_count,alloc_p50_ns,alloc_p90_ns,alloc_p99_ns,alloc_p999_ns,alloc_max_ns,free_lat_count,free_p50_ns,free_p90_ns,free_p99_ns,free_p999_ns,free_max_ns,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
@@ -242,46 +197,46 @@ cli)
     ok $? "run --help and list --workloads list the workloads differently"
 
     cd "$T" || exit 1
-    expect 2 "shmbench: run needs --alloc NAME (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: run needs --alloc NAME (see 'shmbench run --help')" \
         "$B" run --workload churn
-    expect 2 "shmbench: run needs --workload NAME (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: run needs --workload NAME (see 'shmbench run --help')" \
         "$B" run --alloc slab
     # Every workload of `list --workloads`, in its order.
     known=$("$B" list --workloads | sed -n 's/^  \([a-z_0-9]*\): .*/\1/p' | paste -sd, | sed 's/,/, /g')
-    expect 2 "shmbench: unknown workload 'chum' (known: $known) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: unknown workload 'chum' (known: $known) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload chum
-    expect 2 "shmbench: workload churn has no parameter 'foo' (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: workload churn has no parameter 'foo' (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:foo=1
-    expect 2 "shmbench: bad workload parameter 'live' in 'churn:live' (expected k=v) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad workload parameter 'live' in 'churn:live' (expected k=v) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:live
-    expect 2 "shmbench: bad value '12x' for churn's live (count, 1 to 16777216) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad value '12x' for churn's live (count, 1 to 16777216) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:live=12x
-    expect 2 "shmbench: bad value '101' for churn's remote (percent, 0 to 100) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad value '101' for churn's remote (percent, 0 to 100) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:remote=101
-    expect 2 "shmbench: bad value for churn's sizes: size distribution \"uniform:100:10\": MIN > MAX (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad value for churn's sizes: size distribution \"uniform:100:10\": MIN > MAX (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:sizes=uniform:100:10
-    expect 2 "shmbench: bad value for fill's sizes: size distribution \"zipf:3\": unknown kind \"zipf\" (known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA]) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad value for fill's sizes: size distribution \"zipf:3\": unknown kind \"zipf\" (known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA]) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload fill:sizes=zipf:3
-    expect 2 "shmbench: fill: sizes=fixed:0 draws requests outside 1 to 4294967295 bytes (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: fill: sizes=fixed:0 draws requests outside 1 to 4294967295 bytes (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload fill:sizes=fixed:0
-    expect 2 "shmbench: workload churn has no parameter 'min' (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: workload churn has no parameter 'min' (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:min=8
     for l in sample:0 sample: sample:x some sample:1000000001; do
-        expect 2 "shmbench: bad value '$l' for --latency (all, off, or sample:K with K from 1 to 1000000000) (see 'shmbench run --help')" \
+        expect_first 2 "shmbench: bad value '$l' for --latency (all, off, or sample:K with K from 1 to 1000000000) (see 'shmbench run --help')" \
             "$B" run --alloc slab --workload churn --latency "$l" --out "$T/refused"
     done
     [ ! -e "$T/refused" ]; ok $? "a refused --latency made its result directory"
-    expect 2 "shmbench: churn: remote=50 needs another worker to free in (--procs 2 or more) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: churn: remote=50 needs another worker to free in (--procs 2 or more) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:remote=50
-    expect 2 "shmbench: --seconds and --ops exclude each other (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: --seconds and --ops exclude each other (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn --seconds 1 --ops 5
-    expect 2 "shmbench: bad time '-1' for --seconds (a positive number of seconds, at most 1000000) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad time '-1' for --seconds (a positive number of seconds, at most 1000000) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn --seconds -1
-    expect 2 "shmbench: --procs 64 is out of range (1 to 63) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: --procs 64 is out of range (1 to 63) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn --procs 64
-    expect 2 "shmbench: --keep needs --zone posix (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: --keep needs --zone posix (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn --keep x --zone anon
-    expect 2 "shmbench: unknown option '--frob' for run (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: unknown option '--frob' for run (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn --frob
 
     # The progress line: on a terminal only.
@@ -298,15 +253,15 @@ cli)
 
     # Refused caps: exit 1, before anything runs (no directory made).
     if "$B" list | grep -q '^jemalloc-shm '; then
-        expect 1 "shmbench: run: churn:remote=50 frees blocks in another process than the one that allocated them, and jemalloc-shm has no cross-process free (see 'shmbench list')" \
+        expect_first 1 "shmbench: run: churn:remote=50 frees blocks in another process than the one that allocated them, and jemalloc-shm has no cross-process free (see 'shmbench list')" \
             "$B" run --alloc jemalloc-shm --workload churn:remote=50 --procs 2 --out "$T/refused"
         [ ! -e "$T/refused" ]; ok $? "a refused run made its result directory"
     else
         echo "skip: jemalloc-shm is not built in"
     fi
-    expect 1 "shmbench: run: fill needs its blocks in the zone (it fills it, or shares it between workers), and glibc keeps its blocks in a private heap" \
+    expect_first 1 "shmbench: run: fill needs its blocks in the zone (it fills it, or shares it between workers), and glibc keeps its blocks in a private heap" \
         "$B" run --alloc glibc --workload fill --out "$T/refused"
-    expect 1 "shmbench: run: a zone of 4096 bytes is too small for \"slab\" with 2 workers: the minimum is 8192 bytes (--zone-size)" \
+    expect_first 1 "shmbench: run: a zone of 4096 bytes is too small for \"slab\" with 2 workers: the minimum is 8192 bytes (--zone-size)" \
         "$B" run --alloc slab --workload churn --procs 2 --zone-size 4k --out "$T/refused"
     [ ! -e "$T/refused" ]; ok $? "a refused run made its result directory"
 
@@ -507,5 +462,5 @@ crash)
     ;;
 esac
 
-echo "run $PART: $CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+echo "run $PART: $checks checks, $fails failed"
+[ "$fails" = 0 ]

@@ -6,8 +6,9 @@
 # exit 0, the zone consistent after the run (the master's check), the run
 # not failed, the all row's counts against each other (allocations -
 # frees = blocks in transit: the module's index is shared, no worker holds
-# its blocks), each worker's module counters printed with an eviction
-# among them; then the cap refusals, exit 1 before anything runs: two
+# its blocks), each worker's module counters in counters.csv with the all
+# row their sum and evictions among them (the summary line says them too),
+# and lfslab's own counters there; then the cap refusals, exit 1 before anything runs: two
 # workers on jemalloc-shm (no cross-process free: a worker frees what
 # another stored) and any of them on a private heap (glibc); and a worker
 # killed while it holds the zone lock.
@@ -34,10 +35,22 @@ for alloc in slab tlsf lfslab; do
         l=$(col "$d/runs.csv" all live_blocks)
         [ -n "$a" ] && [ $((a - f)) -eq "$t" ] && [ "$l" -eq 0 ]
         ok $? "$alloc $wl: allocs $a - frees $f != in transit $t (live $l)"
-        [ "$(grep -c "^$name: worker [01]: " "$T/err")" -eq 2 ]
-        ok $? "$alloc $wl: the workers' counters: $(cat "$T/err")"
-        grep "^$name: worker" "$T/err" | grep -qv " 0 evictions"
-        ok $? "$alloc $wl: nothing evicted in 1 MiB: $(cat "$T/err")"
+        e0=$(ctr "$d" 0 workload evictions)
+        e1=$(ctr "$d" 1 workload evictions)
+        ea=$(ctr "$d" all workload evictions)
+        [ -n "$e0" ] && [ -n "$e1" ] && [ "$ea" -eq $((e0 + e1)) ] && [ "$ea" -gt 0 ]
+        ok $? "$alloc $wl: evictions $e0 + $e1 != $ea, or none in 1 MiB: $(cat "$d/counters.csv")"
+        n0=$(ctr "$d" 0 workload nomem)
+        [ -n "$n0" ]; ok $? "$alloc $wl: no nomem counter"
+        grep -q "^$name: .* evictions=$ea\( \|$\)" "$T/out"
+        ok $? "$alloc $wl: the summary does not say the evictions: $(cat "$T/out")"
+        if [ "$alloc" = lfslab ]; then
+            [ -n "$(ctr "$d" all allocator remote)" ] && [ -n "$(ctr "$d" 1 allocator allocs)" ]
+            ok $? "$alloc $wl: no allocator counters: $(cat "$d/counters.csv")"
+        else
+            ! grep -q ',allocator,' "$d/counters.csv"
+            ok $? "$alloc $wl: allocator counters of an allocator without them"
+        fi
     done
 done
 
@@ -71,5 +84,5 @@ for wl in lua_dict limit_req ssl_cache; do
     [ ! -e "$T/refused" ]; ok $? "a refused $wl made its result directory"
 done
 
-echo "run_wl_nginx: $CHECKS checks, $FAILS failed"
-[ $FAILS -eq 0 ]
+echo "run_wl_nginx: $checks checks, $fails failed"
+[ "$fails" = 0 ]

@@ -11,7 +11,10 @@
 #   ones.  larson and xmalloc must free across processes (remote_frees >
 #   0); xmalloc with 3 workers runs a pair and a worker on its own; the
 #   cross-process workloads are refused on jemalloc-shm (exit 1, before
-#   anything runs), a bad shbench range with exit 2.
+#   anything runs), a bad shbench range with exit 2.  lfslab's own counters
+#   (counters.csv) against the driver's: each worker's small and large
+#   allocations and frees as lfslab counted them in that worker's heap
+#   record equal the worker's runs.csv row, on larson (cross-process).
 #
 # Usage: run_wl_server.sh SHMBENCH.
 set -u
@@ -80,5 +83,16 @@ fi
 [ "$(head -n 1 "$T/err")" = "shmbench: shbench: min=10 is above max=5 (see 'shmbench run --help')" ]
 ok $? "shbench min > max says: $(cat "$T/err")"
 
-echo "wl_server: $CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+# lfslab's per-process counters, through its ops table, against the driver's.
+runs lfslab larson 2 --ops 20000
+for w in 0 1 all; do
+    for c in allocs frees; do
+        small=$(ctr "$D" $w allocator $c)
+        large=$(ctr "$D" $w allocator large_$c)
+        [ -n "$small" ] && [ $((small + large)) = "$(col "$D/runs.csv" $w $c)" ]
+        ok $? "lfslab larson worker $w: lfslab counted $small + $large $c, the driver $(col "$D/runs.csv" $w $c)"
+    done
+done
+
+echo "wl_server: $checks checks, $fails failed"
+[ "$fails" = 0 ]

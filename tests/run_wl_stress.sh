@@ -95,5 +95,5 @@ for p in live=500 transfer=1000 migrate=25 sizes=pow2:16:1k large_in=100 huge_in
     grep -q " $p " "$T/list"; ok $? "list --workloads does not give $p"
 done
 
-echo "run_wl_stress: $CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+echo "run_wl_stress: $checks checks, $fails failed"
+[ "$fails" = 0 ]

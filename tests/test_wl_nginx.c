@@ -38,6 +38,10 @@
 #include "registry.h"
 #include "shdict.h"
 #include "testutil.h"
+
+/* A worker's published module counters (its slot's extra counts), as the
+ * workload's struct of them. */
+#define EXTRA(type, k) (*(const type *) (k).extra)
 #include "wl_nginx_common.h"
 #include "workload.h"
 
@@ -107,14 +111,14 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
         out->allocs += out->k[n].allocs;
         out->frees += out->k[n].frees;
         out->fails += out->k[n].fails;
-        out->c.sets += sh->count[n].sets;
-        out->c.gets += sh->count[n].gets;
-        out->c.hits += sh->count[n].hits;
-        out->c.misses += sh->count[n].misses;
-        out->c.evictions += sh->count[n].evictions;
-        out->c.expired += sh->count[n].expired;
-        out->c.forcible += sh->count[n].forcible;
-        out->c.nomem += sh->count[n].nomem;
+        out->c.sets += EXTRA(struct shdict_counters, out->k[n]).sets;
+        out->c.gets += EXTRA(struct shdict_counters, out->k[n]).gets;
+        out->c.hits += EXTRA(struct shdict_counters, out->k[n]).hits;
+        out->c.misses += EXTRA(struct shdict_counters, out->k[n]).misses;
+        out->c.evictions += EXTRA(struct shdict_counters, out->k[n]).evictions;
+        out->c.expired += EXTRA(struct shdict_counters, out->k[n]).expired;
+        out->c.forcible += EXTRA(struct shdict_counters, out->k[n]).forcible;
+        out->c.nomem += EXTRA(struct shdict_counters, out->k[n]).nomem;
     }
     out->first_fail = out->k[0].first_fail_op;
     out->in_transit = w->in_transit(cfg, sh, nworkers);
@@ -132,7 +136,7 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
           alloc, (unsigned long long) out->items, (unsigned long long) out->in_transit);
     CHECK(ops->check(&z, stderr) == 0, "%s: check: %s", alloc, diag_last());
     for (i = 0; i < nworkers; i++) {
-        CHECK(sh->count[i].sets + sh->count[i].gets > 0, "worker %zu did nothing", i);
+        CHECK(EXTRA(struct shdict_counters, out->k[i]).sets + EXTRA(struct shdict_counters, out->k[i]).gets > 0, "worker %zu did nothing", i);
     }
     free(sh);
     zone_destroy(&z);
@@ -337,13 +341,13 @@ run_lr(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
         if (n == 0) {
             out->first_fail = k.first_fail_op;
         }
-        out->c.requests += sh->count[n].requests;
-        out->c.hits += sh->count[n].hits;
-        out->c.busy += sh->count[n].busy;
-        out->c.nodes += sh->count[n].nodes;
-        out->c.expired += sh->count[n].expired;
-        out->c.evictions += sh->count[n].evictions;
-        out->c.nomem += sh->count[n].nomem;
+        out->c.requests += EXTRA(struct limit_req_counters, k).requests;
+        out->c.hits += EXTRA(struct limit_req_counters, k).hits;
+        out->c.busy += EXTRA(struct limit_req_counters, k).busy;
+        out->c.nodes += EXTRA(struct limit_req_counters, k).nodes;
+        out->c.expired += EXTRA(struct limit_req_counters, k).expired;
+        out->c.evictions += EXTRA(struct limit_req_counters, k).evictions;
+        out->c.nomem += EXTRA(struct limit_req_counters, k).nomem;
     }
     out->in_transit = w->in_transit(cfg, sh, nworkers);
     CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
@@ -499,15 +503,15 @@ run_sc(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
         if (n == 0) {
             out->first_fail = k.first_fail_op;
         }
-        out->c.handshakes += sh->count[n].handshakes;
-        out->c.resumes += sh->count[n].resumes;
-        out->c.hits += sh->count[n].hits;
-        out->c.stale += sh->count[n].stale;
-        out->c.sessions += sh->count[n].sessions;
-        out->c.too_big += sh->count[n].too_big;
-        out->c.expired += sh->count[n].expired;
-        out->c.evictions += sh->count[n].evictions;
-        out->c.nomem += sh->count[n].nomem;
+        out->c.handshakes += EXTRA(struct ssl_cache_counters, k).handshakes;
+        out->c.resumes += EXTRA(struct ssl_cache_counters, k).resumes;
+        out->c.hits += EXTRA(struct ssl_cache_counters, k).hits;
+        out->c.stale += EXTRA(struct ssl_cache_counters, k).stale;
+        out->c.sessions += EXTRA(struct ssl_cache_counters, k).sessions;
+        out->c.too_big += EXTRA(struct ssl_cache_counters, k).too_big;
+        out->c.expired += EXTRA(struct ssl_cache_counters, k).expired;
+        out->c.evictions += EXTRA(struct ssl_cache_counters, k).evictions;
+        out->c.nomem += EXTRA(struct ssl_cache_counters, k).nomem;
     }
     out->in_transit = w->in_transit(cfg, sh, nworkers);
     CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "

@@ -27,7 +27,7 @@
  * step of this worker, so a run is reproducible from its seed.  Locking,
  * counting and the shared blocks are wl_nginx_common.h's; the module's
  * counts (requests, hits, busy, evictions, idle removals, "no memory") are
- * in the shared area per worker and printed by each worker at its end.
+ * the worker's extra counts, which the driver writes to counters.csv.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +107,8 @@ static size_t
 limit_req_shared_size(const void *cfg, unsigned nworkers)
 {
     (void) cfg;
-    return sizeof(struct limit_req_shared) + nworkers * sizeof(struct limit_req_counters);
+    (void) nworkers;
+    return sizeof(struct limit_req_shared);
 }
 
 static uint64_t
@@ -379,17 +380,20 @@ limit_req_run(struct wl_ctx *c)
         shmtx_unlock(m);
         step++;
     }
-    l.s->count[c->worker] = l.k;
-    fprintf(stderr, "limit_req: worker %u: %llu requests (%llu hits), %llu busy, %llu states "
-            "made, %llu idle removed, %llu evictions, %llu no memory\n", c->worker,
-            (unsigned long long) l.k.requests, (unsigned long long) l.k.hits,
-            (unsigned long long) l.k.busy, (unsigned long long) l.k.nodes,
-            (unsigned long long) l.k.expired, (unsigned long long) l.k.evictions,
-            (unsigned long long) l.k.nomem);
+    nx_publish(c, &l.k, sizeof(l.k) / sizeof(uint64_t));
     c->ops = ops;
     wl_recount(c, 0, 0);
     return rc;
 }
+
+/* struct limit_req_counters' fields, in order. */
+static const char *const limit_req_extra[] = {
+    "requests", "hits", "busy", "nodes", "expired", "evictions", "nomem",
+};
+
+_Static_assert(sizeof(limit_req_extra) / sizeof(limit_req_extra[0])
+               == sizeof(struct limit_req_counters) / sizeof(uint64_t),
+               "a name for every limit_req counter");
 
 const struct workload wl_limit_req = {
     .name = "limit_req",
@@ -403,4 +407,6 @@ const struct workload wl_limit_req = {
     .shared_size = limit_req_shared_size,
     .in_transit = limit_req_in_transit,
     .run = limit_req_run,
+    .extra = limit_req_extra,
+    .nextra = sizeof(limit_req_extra) / sizeof(limit_req_extra[0]),
 };

@@ -33,8 +33,9 @@
  * is handed at once to the shared dict (wl_give), each free is a remote
  * free, and the blocks in the dict are counted in the shared area and
  * reported as in transit: allocations - frees = in transit at the end.
- * The dict's own counters are in the shared area per worker
- * (wl_nginx_common.h) and printed by each worker on stderr at its end.
+ * The dict's own counters (struct shdict_counters: gets, hits, evictions,
+ * forcible sets, "no memory", ...) are the worker's extra counts, which
+ * the driver writes to counters.csv.
  * A run's op budget (--ops) bounds dict operations; the driver's ops
  * column counts allocations and frees, as for every workload.
  */
@@ -151,7 +152,8 @@ static size_t
 lua_dict_shared_size(const void *cfg, unsigned nworkers)
 {
     (void) cfg;
-    return sizeof(struct lua_dict_shared) + nworkers * sizeof(struct shdict_counters);
+    (void) nworkers;
+    return sizeof(struct lua_dict_shared);
 }
 
 static uint64_t
@@ -287,12 +289,10 @@ static int
 lua_dict_run(struct wl_ctx *c)
 {
     const struct lua_dict_cfg *cf = c->cfg;
-    struct lua_dict_shared    *s = c->shared;
     const struct allocator_ops *ops = c->ops;
     uint64_t                   rng = workload_worker_seed(c->seed, c->worker);
     uint64_t                   step = 0;
     unsigned char              key[256];
-    struct shdict_counters    *k;
     struct shdict              d;
     struct zone                dz;
     int                        rc = 0;
@@ -312,18 +312,21 @@ lua_dict_run(struct wl_ctx *c)
         }
         step++;
     }
-    k = &s->count[c->worker];
-    *k = d.count;
-    fprintf(stderr, "lua_dict: worker %u: %llu gets (%llu hits, %llu misses), %llu sets, "
-            "%llu evictions, %llu expired, %llu forcible, %llu no memory\n", c->worker,
-            (unsigned long long) k->gets, (unsigned long long) k->hits,
-            (unsigned long long) k->misses, (unsigned long long) k->sets,
-            (unsigned long long) k->evictions, (unsigned long long) k->expired,
-            (unsigned long long) k->forcible, (unsigned long long) k->nomem);
+    nx_publish(c, &d.count, sizeof(d.count) / sizeof(uint64_t));
     c->ops = ops;
     wl_recount(c, 0, 0);
     return rc;
 }
+
+/* struct shdict_counters' fields, in order. */
+static const char *const lua_dict_extra[] = {
+    "sets", "deletes", "incrs", "gets", "hits", "misses", "pushes", "pops",
+    "evictions", "expired", "nomem", "forcible",
+};
+
+_Static_assert(sizeof(lua_dict_extra) / sizeof(lua_dict_extra[0])
+               == sizeof(struct shdict_counters) / sizeof(uint64_t),
+               "a name for every shdict counter");
 
 const struct workload wl_lua_dict = {
     .name = "lua_dict",
@@ -338,4 +341,6 @@ const struct workload wl_lua_dict = {
     .prepare = lua_dict_prepare,
     .in_transit = lua_dict_in_transit,
     .run = lua_dict_run,
+    .extra = lua_dict_extra,
+    .nextra = sizeof(lua_dict_extra) / sizeof(lua_dict_extra[0]),
 };

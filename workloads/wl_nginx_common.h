@@ -13,9 +13,12 @@
  *    worker holds them (a worker frees what another stored), so every
  *    allocation is handed at once to the index (wl_give), every free is a
  *    remote free, and the master counts these blocks as in transit;
- *  - each worker's own counters of what the module did (evictions,
- *    rejections, "no memory"), which the driver's result files have no
- *    columns for, written once the worker's loop ends.
+ *
+ * Each workload counts what the module did (evictions, rejections, "no
+ * memory") in a struct of uint64_t of its own, below, kept by the worker
+ * and published into its slot's extra counts when its loop ends
+ * (nx_publish), in the order of the workload's `extra` names, which the
+ * driver writes to counters.csv.
  *
  * Also here: nginx's queue (ngx_queue_t) over offsets from the zone's
  * base, and ngx_memn2cmp, the key order of every module's tree.
@@ -41,10 +44,22 @@ struct nx_shared {
     _Atomic uint64_t       blocks;    /* the index's blocks in the zone now */
 };
 
-/* lua_dict's shared area: the head, then each worker's shdict counters. */
+/* Publish a worker's counts (n uint64_t, the workload's extra names in
+ * order) into its slot. */
+static inline void
+nx_publish(struct wl_ctx *c, const void *counts, unsigned n)
+{
+    const uint64_t *v = counts;
+    unsigned        i;
+
+    for (i = 0; i < n && i < WL_EXTRA_MAX; i++) {
+        wl_add(&c->cnt->extra[i], v[i]);
+    }
+}
+
+/* lua_dict's shared area (its counters are shdict.h's). */
 struct lua_dict_shared {
     struct nx_shared       h;
-    struct shdict_counters count[];
 };
 
 /* limit_req's counters of one worker. */
@@ -60,7 +75,6 @@ struct limit_req_counters {
 
 struct limit_req_shared {
     struct nx_shared          h;
-    struct limit_req_counters count[];
 };
 
 /* ssl_cache's counters of one worker. */
@@ -78,7 +92,6 @@ struct ssl_cache_counters {
 
 struct ssl_cache_shared {
     struct nx_shared          h;
-    struct ssl_cache_counters count[];
 };
 
 /* ngx_queue_t, its links offsets from the zone's base. */

@@ -100,7 +100,8 @@ static size_t
 ssl_cache_shared_size(const void *cfg, unsigned nworkers)
 {
     (void) cfg;
-    return sizeof(struct ssl_cache_shared) + nworkers * sizeof(struct ssl_cache_counters);
+    (void) nworkers;
+    return sizeof(struct ssl_cache_shared);
 }
 
 static uint64_t
@@ -402,19 +403,21 @@ ssl_cache_run(struct wl_ctx *c)
         rc = sc_step(&l, m, &issued, &rng);
         step++;
     }
-    l.s->count[c->worker] = l.k;
-    fprintf(stderr, "ssl_cache: worker %u: %llu handshakes, %llu resumptions offered "
-            "(%llu resumed, %llu stale), %llu sessions stored, %llu too big, %llu expired, "
-            "%llu evictions, %llu no memory\n", c->worker,
-            (unsigned long long) l.k.handshakes, (unsigned long long) l.k.resumes,
-            (unsigned long long) l.k.hits, (unsigned long long) l.k.stale,
-            (unsigned long long) l.k.sessions, (unsigned long long) l.k.too_big,
-            (unsigned long long) l.k.expired, (unsigned long long) l.k.evictions,
-            (unsigned long long) l.k.nomem);
+    nx_publish(c, &l.k, sizeof(l.k) / sizeof(uint64_t));
     c->ops = ops;
     wl_recount(c, 0, 0);
     return rc;
 }
+
+/* struct ssl_cache_counters' fields, in order. */
+static const char *const ssl_cache_extra[] = {
+    "handshakes", "resumes", "hits", "stale", "sessions", "too_big", "expired",
+    "evictions", "nomem",
+};
+
+_Static_assert(sizeof(ssl_cache_extra) / sizeof(ssl_cache_extra[0])
+               == sizeof(struct ssl_cache_counters) / sizeof(uint64_t),
+               "a name for every ssl_cache counter");
 
 const struct workload wl_ssl_cache = {
     .name = "ssl_cache",
@@ -428,4 +431,6 @@ const struct workload wl_ssl_cache = {
     .shared_size = ssl_cache_shared_size,
     .in_transit = ssl_cache_in_transit,
     .run = ssl_cache_run,
+    .extra = ssl_cache_extra,
+    .nextra = sizeof(ssl_cache_extra) / sizeof(ssl_cache_extra[0]),
 };

@@ -71,7 +71,12 @@ struct wl_counters {
     uint64_t done;           /* 1 once the worker returned from run() */
     uint64_t poll_at;        /* attempts at which wl_should_stop next reads
                                 the clock and the stop flag (not a result) */
+    uint64_t extra[16];      /* the workload's own counts, named by its
+                                `extra` table (struct workload) */
 } __attribute__((aligned(64)));
+
+/* The most counts of its own a workload may keep (wl_counters.extra). */
+#define WL_EXTRA_MAX (sizeof(((struct wl_counters *) 0)->extra) / sizeof(uint64_t))
 
 /* The kinds of op whose latency is recorded. */
 enum wl_op {
@@ -148,6 +153,13 @@ struct workload {
 
     /* Required: one worker's whole part (see the top of the file). */
     int      (*run)(struct wl_ctx *c);
+
+    /* Optional: the names of the counts of its own the workload keeps in
+     * cnt->extra[0 .. nextra-1] (evictions, hits, ...), as words
+     * ([a-z_]+) that counters.csv gives as they are; nextra <=
+     * WL_EXTRA_MAX.  Updated with wl_add like every count. */
+    const char *const     *extra;
+    unsigned               nextra;
 };
 
 /* What a worker's run() is given. */

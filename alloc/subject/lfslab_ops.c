@@ -250,61 +250,102 @@ lfslab_page_lock(struct zone *z)
     return &lf_hdr(z)->page_lock;
 }
 
+/* The counters of struct lfslab_heap and, summed over the classes, of
+ * struct lfslab_cls, in the order counters() reports them. */
+static const struct { const char *name; size_t off; } lf_global_counters[] = {
+    { "remote", offsetof(struct lfslab_heap, remote) },
+    { "retries", offsetof(struct lfslab_heap, retries) },
+    { "refills", offsetof(struct lfslab_heap, refills) },
+    { "pops", offsetof(struct lfslab_heap, pops) },
+    { "retires", offsetof(struct lfslab_heap, retires) },
+    { "lock_acq", offsetof(struct lfslab_heap, lock_acq) },
+    { "large_allocs", offsetof(struct lfslab_heap, large_allocs) },
+    { "large_fails", offsetof(struct lfslab_heap, large_fails) },
+    { "large_frees", offsetof(struct lfslab_heap, large_frees) },
+    { "scavenges", offsetof(struct lfslab_heap, scavenges) },
+    { "corrupt", offsetof(struct lfslab_heap, corrupt) },
+    { "steals", offsetof(struct lfslab_heap, steals) },
+    { "adopts", offsetof(struct lfslab_heap, adopts) },
+    { "promotes", offsetof(struct lfslab_heap, promotes) },
+}, lf_class_counters[] = {
+    { "allocs", offsetof(struct lfslab_cls, allocs) },
+    { "frees", offsetof(struct lfslab_cls, frees) },
+    { "fails", offsetof(struct lfslab_cls, fails) },
+    { "pages_in", offsetof(struct lfslab_cls, pages_in) },
+    { "pages_out", offsetof(struct lfslab_cls, pages_out) },
+};
+
+#define LF_NCOUNTERS(t) (sizeof(t) / sizeof((t)[0]))
+
+static uint64_t
+lf_counter_load(const void *rec, size_t off)
+{
+    return __atomic_load_n((const uint64_t *) ((const unsigned char *) rec + off),
+                           __ATOMIC_RELAXED);
+}
+
+/* Counter i of the global table (i < LF_NCOUNTERS) or of the class table
+ * (i - LF_NCOUNTERS(global)), summed over heap records first..last. */
+static uint64_t
+lf_counter_sum(const struct lfslab_hdr *h, size_t i, unsigned first, unsigned last)
+{
+    uint64_t sum = 0;
+    unsigned w, c;
+
+    for (w = first; w <= last; w++) {
+        if (i < LF_NCOUNTERS(lf_global_counters)) {
+            sum += lf_counter_load(lf_heap(h, w), lf_global_counters[i].off);
+            continue;
+        }
+        for (c = 0; c < h->nclasses; c++) {
+            sum += lf_counter_load(&lf_heap(h, w)->cls[c],
+                lf_class_counters[i - LF_NCOUNTERS(lf_global_counters)].off);
+        }
+    }
+    return sum;
+}
+
+static const char *
+lf_counter_name(size_t i)
+{
+    return i < LF_NCOUNTERS(lf_global_counters)
+           ? lf_global_counters[i].name
+           : lf_class_counters[i - LF_NCOUNTERS(lf_global_counters)].name;
+}
+
+/* Each counter of process index proc's heap record (the shared record for
+ * an index at or beyond nworkers), or with ALLOC_COUNTERS_ALL of all. */
+static void
+lfslab_counters(struct zone *z, int proc, alloc_counter_fn fn, void *arg)
+{
+    const struct lfslab_hdr *h = lf_hdr(z);
+    unsigned                 first = 0, last;
+    size_t                   i;
+
+    if (!lf_header_sane(z)) {
+        return;
+    }
+    last = h->nworkers;
+    if (proc != ALLOC_COUNTERS_ALL) {
+        first = last = proc < 0 || (unsigned) proc >= h->nworkers ? h->nworkers
+                                                                   : (unsigned) proc;
+    }
+    for (i = 0; i < LF_NCOUNTERS(lf_global_counters) + LF_NCOUNTERS(lf_class_counters); i++) {
+        fn(arg, lf_counter_name(i), lf_counter_sum(h, i, first, last));
+    }
+}
+
 uint64_t
 lfslab_counter(struct zone *z, const char *name)
 {
-    static const struct { const char *name; size_t off; } global[] = {
-        { "remote", offsetof(struct lfslab_heap, remote) },
-        { "retries", offsetof(struct lfslab_heap, retries) },
-        { "refills", offsetof(struct lfslab_heap, refills) },
-        { "pops", offsetof(struct lfslab_heap, pops) },
-        { "retires", offsetof(struct lfslab_heap, retires) },
-        { "lock_acq", offsetof(struct lfslab_heap, lock_acq) },
-        { "large_allocs", offsetof(struct lfslab_heap, large_allocs) },
-        { "large_fails", offsetof(struct lfslab_heap, large_fails) },
-        { "large_frees", offsetof(struct lfslab_heap, large_frees) },
-        { "scavenges", offsetof(struct lfslab_heap, scavenges) },
-        { "corrupt", offsetof(struct lfslab_heap, corrupt) },
-        { "steals", offsetof(struct lfslab_heap, steals) },
-        { "adopts", offsetof(struct lfslab_heap, adopts) },
-        { "promotes", offsetof(struct lfslab_heap, promotes) },
-    };
-    static const struct { const char *name; size_t off; } perclass[] = {
-        { "allocs", offsetof(struct lfslab_cls, allocs) },
-        { "frees", offsetof(struct lfslab_cls, frees) },
-        { "fails", offsetof(struct lfslab_cls, fails) },
-        { "pages_in", offsetof(struct lfslab_cls, pages_in) },
-        { "pages_out", offsetof(struct lfslab_cls, pages_out) },
-    };
-    const struct lfslab_hdr *h = lf_hdr(z);
-    const unsigned char     *rec;
-    uint64_t                 sum = 0;
-    unsigned                 w, c;
-    size_t                   i;
+    size_t i;
 
     if (!lf_header_sane(z)) {
         return UINT64_MAX;
     }
-    for (i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
-        if (strcmp(name, global[i].name) == 0) {
-            for (w = 0; w <= h->nworkers; w++) {
-                rec = (const unsigned char *) lf_heap(h, w);
-                sum += __atomic_load_n((const uint64_t *) (rec + global[i].off),
-                                       __ATOMIC_RELAXED);
-            }
-            return sum;
-        }
-    }
-    for (i = 0; i < sizeof(perclass) / sizeof(perclass[0]); i++) {
-        if (strcmp(name, perclass[i].name) == 0) {
-            for (w = 0; w <= h->nworkers; w++) {
-                for (c = 0; c < h->nclasses; c++) {
-                    rec = (const unsigned char *) &lf_heap(h, w)->cls[c];
-                    sum += __atomic_load_n((const uint64_t *) (rec + perclass[i].off),
-                                           __ATOMIC_RELAXED);
-                }
-            }
-            return sum;
+    for (i = 0; i < LF_NCOUNTERS(lf_global_counters) + LF_NCOUNTERS(lf_class_counters); i++) {
+        if (strcmp(name, lf_counter_name(i)) == 0) {
+            return lf_counter_sum(lf_hdr(z), i, 0, lf_hdr(z)->nworkers);
         }
     }
     return UINT64_MAX;
@@ -336,6 +377,7 @@ const struct allocator_ops lfslab_allocator = {
     .usable_size = lfslab_usable_size,
     .stats = lfslab_stats,
     .check = lfslab_check,
+    .counters = lfslab_counters,
     .lock = lfslab_page_lock,
     .data_offset = lfslab_data_offset,
     .each_free_run = lfslab_each_free_run,

@@ -101,6 +101,13 @@ struct alloc_stats {
  * bytes of one free run, in the allocator's own list order.  Non-zero stops. */
 typedef int (*alloc_run_fn)(void *arg, uint64_t off, uint64_t len);
 
+/* Callback for counters: one of the allocator's own counters, its name a
+ * static word ([a-z_]+), the same names in the same order on every call. */
+typedef void (*alloc_counter_fn)(void *arg, const char *name, uint64_t value);
+
+/* counters' `proc` for the sum over every process. */
+#define ALLOC_COUNTERS_ALL (-1)
+
 /*
  * The ops.  "Required" members are never NULL; an optional member may be
  * NULL and says what that means.  Every `p` is resolved (see alloc_params).
@@ -146,6 +153,15 @@ struct allocator_ops {
 
     /* Required.  A snapshot; fields the allocator cannot know are 0. */
     void   (*stats)(struct zone *z, struct alloc_stats *out);
+
+    /* Optional; NULL: the allocator keeps no event counts of its own beyond
+     * the lock's (ALLOC_LOCK_COUNTERS) and the slot statistics.  Each of its
+     * own counters (lfslab: retries, remote frees, steals, ...) through fn:
+     * those of process index `proc` (proc_set_index; an index at or beyond
+     * the allocator's workers: the processes that share its overflow
+     * record), or with ALLOC_COUNTERS_ALL the sum over every process.
+     * Relaxed loads: exact once no process is changing the zone. */
+    void   (*counters)(struct zone *z, int proc, alloc_counter_fn fn, void *arg);
 
     /* Optional; NULL: the allocator cannot verify itself.  Walk every
      * invariant, trusting nothing read; 0 = consistent, else -1 with the
