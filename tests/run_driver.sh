@@ -45,11 +45,11 @@ run_lib_init "$1" "run-$PART"
 RUNS_COLUMNS="allocator,workload,procs,zone,zone_bytes,seed,worker,pid,status,ops,allocs,frees,fails,remote_frees,handed_off,in_transit,seconds,throughput_ops_s,live_blocks,live_bytes,granted_bytes,peak_live_bytes,held_blocks,held_bytes,internal_frag,fill_at_fail_bytes,alloc_lat_count,alloc_p50_ns,alloc_p90_ns,alloc_p99_ns,alloc_p999_ns,alloc_max_ns,free_lat_count,free_p50_ns,free_p90_ns,free_p99_ns,free_p999_ns,free_max_ns,lock_acquisitions,lock_contended,lock_spins,lock_yields,lock_sleeps,lock_owner_switches,lock_force_unlocks,lock_wait_ns,lock_wait_max_ns,lock_hold_ns,lock_hold_samples,footprint_bytes,header_bytes,data_bytes,free_bytes,largest_free_bytes,external_frag,peak_footprint_bytes,overhead_at_peak,fill_at_fail_ratio,resident_bytes"
 TS_COLUMNS="t_s,ops,allocs,frees,fails,live_bytes,granted_bytes,footprint_bytes,resident_bytes,free_bytes,largest_free_bytes,stats"
 
-# files_ok DIR PROCS: the three files, their columns, the all row's sums.
+# files_ok DIR PROCS: the result files, their columns, the all row's sums.
 files_ok() {
     d=$1
     procs=$2
-    for f in runs.csv timeseries.csv latency.csv meta.json; do
+    for f in runs.csv timeseries.csv latency.csv counters.csv meta.json; do
         [ -s "$d/$f" ]; ok $? "$d/$f missing or empty"
     done
     [ "$(head -n 1 "$d/runs.csv")" = "$RUNS_COLUMNS" ]; ok $? "$d/runs.csv: header differs"
