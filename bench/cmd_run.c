@@ -11,7 +11,7 @@
  * directory, prepare the workload (its op sequence, drawn once before fork),
  * hand the master the worker function and the sampler, then merge the
  * workers' slots and write runs.csv, timeseries.csv, latency.csv,
- * counters.csv and meta.json
+ * counters.csv, slots.csv and meta.json
  * (docs/results.md documents every column and field).
  *
  * The sampler runs in the master every --sample-ms while the workers run:
@@ -111,7 +111,7 @@ const char cmd_run_help[] =
     "\n"
     "output: one summary line on stdout; a progress line on stderr when it is\n"
     "a terminal; the directory's runs.csv, timeseries.csv, latency.csv,\n"
-    "counters.csv and meta.json\n"
+    "counters.csv, slots.csv and meta.json\n"
     "(docs/results.md).\n"
     "\n";
 
@@ -1013,6 +1013,29 @@ run_write_counters(struct run_state *r, const struct wl_counters *all)
     return run_close(r, f, "counters.csv");
 }
 
+/* ---- slots.csv ---- */
+
+/* The allocator's per-slot statistics at the end of the run, as tengine's
+ * slab_stat shows them (ALLOC_SLOT_STATS: slab, nginx, lfslab); the header
+ * only when the allocator keeps none or its stats could not be read. */
+static int
+run_write_slots(struct run_state *r, const struct alloc_stats *st)
+{
+    FILE    *f = run_open(r, "slots.csv");
+    unsigned i;
+
+    if (f == NULL) {
+        return CLI_EXIT_FAIL;
+    }
+    fputs("slot_bytes,total,used,reqs,fails\n", f);
+    for (i = 0; st != NULL && (r->o->ops->caps & ALLOC_SLOT_STATS) && i < st->nslots; i++) {
+        fprintf(f, "%llu,%llu,%llu,%llu,%llu\n", (unsigned long long) st->slot[i].size,
+                (unsigned long long) st->slot[i].total, (unsigned long long) st->slot[i].used,
+                (unsigned long long) st->slot[i].reqs, (unsigned long long) st->slot[i].fails);
+    }
+    return run_close(r, f, "slots.csv");
+}
+
 /* The workload's own counts of the all row, on one line of the summary. */
 static void
 run_print_extra(const struct run_state *r, const struct wl_counters *all)
@@ -1319,6 +1342,7 @@ run_report(struct run_state *r)
     r->ts = NULL;
     if (run_write_csv(r, &all, transit, have ? &st : NULL) != 0
         || run_write_latency(r) != 0 || run_write_counters(r, &all) != 0
+        || run_write_slots(r, have ? &st : NULL) != 0
         || run_write_meta(r) != 0)
     {
         return CLI_EXIT_FAIL;

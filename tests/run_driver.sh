@@ -23,7 +23,8 @@
 #              with --latency all the counts equal the ops, with sample:K
 #              each kind's count is its ops / K within 2 + log2(ops)
 #              (test_run_workloads states the sampler's bound), latency.csv
-#              parses and its counts sum to the all row's; churn and fill
+#              parses and its counts sum to the all row's; slots.csv's
+#              used chunks are the live blocks (slab); churn and fill
 #              with other sizes= distributions
 #   crash      a worker killed before the barrier (also with --survive: the
 #              others finish), a worker killed holding the zone lock (on
@@ -49,7 +50,7 @@ TS_COLUMNS="t_s,ops,allocs,frees,fails,live_bytes,granted_bytes,footprint_bytes,
 files_ok() {
     d=$1
     procs=$2
-    for f in runs.csv timeseries.csv latency.csv counters.csv meta.json; do
+    for f in runs.csv timeseries.csv latency.csv counters.csv slots.csv meta.json; do
         [ -s "$d/$f" ]; ok $? "$d/$f missing or empty"
     done
     [ "$(head -n 1 "$d/runs.csv")" = "$RUNS_COLUMNS" ]; ok $? "$d/runs.csv: header differs"
@@ -322,6 +323,16 @@ workloads)
         files_ok "$d" 2
         counts_ok "$d"
         lat_ok "$d" 64
+        if [ $a = slab ]; then
+            # slots.csv: the chunks in use over every slot are the blocks
+            # live at the end (churn's sizes all fit a slot); tlsf has none.
+            u=$(awk -F, 'NR > 1 { s += $3 } END { print s + 0 }' "$d/slots.csv")
+            [ "$(wc -l <"$d/slots.csv")" -gt 1 ] && [ "$u" = "$(col "$d/runs.csv" all live_blocks)" ]
+            ok $? "$a: slots.csv says $u chunks used, runs.csv $(col "$d/runs.csv" all live_blocks) live"
+        else
+            [ "$(cat "$d/slots.csv")" = "slot_bytes,total,used,reqs,fails" ]
+            ok $? "$a: slots.csv has rows: $(head -3 "$d/slots.csv")"
+        fi
         d=$T/$a-all
         "$B" run --alloc $a --workload churn:live=500 --procs 2 --ops 100000 --latency all \
             --out "$d" >"$T/out" 2>"$T/err"
