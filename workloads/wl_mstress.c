@@ -340,7 +340,7 @@ mstress_run(struct wl_ctx *c)
         mstress_new(&m, &m.slot[i]);
     }
     c->ready(c);
-    while (!wl_should_stop(c) && !wl_stress_late(c, step++)) {
+    while (!wl_should_stop_step(c, step++)) {
         if (mstress_step(&m) != 0) {
             rc = -1;
             break;

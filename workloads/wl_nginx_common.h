@@ -234,18 +234,12 @@ nx_free(struct wl_ctx *c, struct nx_shared *s, void *p)
 }
 
 /* Whether the loop ends after `step` steps of the module: the driver's
- * limits (wl_should_stop), or --ops counted in module operations, or (every
- * 256 steps) the deadline and the master's stop, which wl_should_stop only
- * sees when the allocator ops advance. */
+ * limits, looked at by steps (a lookup that hits allocates nothing), or
+ * --ops counted in module operations. */
 static inline int
 nx_should_stop(const struct wl_ctx *c, uint64_t step)
 {
-    if (wl_should_stop(c) || (c->max_ops != 0 && step >= c->max_ops)) {
-        return 1;
-    }
-    return (step & 255) == 255
-           && (atomic_load_explicit(c->stop, memory_order_relaxed) != 0
-               || (c->end_ns != 0 && clock_ns() >= c->end_ns));
+    return wl_should_stop_step(c, step) || (c->max_ops != 0 && step >= c->max_ops);
 }
 
 #endif

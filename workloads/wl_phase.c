@@ -92,7 +92,7 @@ phase_loop(struct wl_ctx *c, struct phase_slot *s)
     /* at% of the budget, without overflow for any budget */
     switch_op = c->max_ops / 100 * cf->at + c->max_ops % 100 * cf->at / 100;
     switch_ns = c->end_ns > t0 ? t0 + (c->end_ns - t0) / 100 * cf->at : 0;
-    while (!wl_should_stop(c) && !wl_stress_late(c, step)) {
+    while (!wl_should_stop_step(c, step)) {
         if (d == &cf->before && phase_due(c, step, switch_op, switch_ns)) {
             d = &cf->after;
             first = cf->live * cf->keep / 100;

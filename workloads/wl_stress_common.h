@@ -2,13 +2,6 @@
  * wl_stress_common: pieces of the stress workloads (wl_mstress.c,
  * wl_phase.c).
  *
- * A stop check by steps.  wl_should_stop reads the clock and the master's
- * stop flag when the attempt count is a multiple of 256; a workload whose
- * steps add 2 to it (a free and an allocation), or nothing (mstress's
- * swaps through the transfer array are no ops), can step over every such
- * multiple and never see its deadline.  wl_stress_late looks at both every
- * 128 steps, whatever the steps counted.
- *
  * A block pattern that depends on a tag, so that a block damaged
  * while it was live (a stray write, a block granted twice, a page handed
  * out under a live block) is noticed when the block is checked before it
@@ -66,18 +59,6 @@ wl_pattern_ok(const unsigned char *p, size_t size, uint64_t tag)
         w += WL_PATTERN_STEP;
     }
     return memcmp(p + i, &w, size - i) == 0 ? size : i;
-}
-
-/* Whether the run's time is up or the master asks to stop, looked at
- * every 128 steps (`step` counts the caller's steps). */
-static inline int
-wl_stress_late(const struct wl_ctx *c, uint64_t step)
-{
-    if ((step & 127) != 0) {
-        return 0;
-    }
-    return atomic_load_explicit(c->stop, memory_order_relaxed) != 0
-           || (c->end_ns != 0 && clock_ns() >= c->end_ns);
 }
 
 #endif

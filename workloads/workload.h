@@ -208,12 +208,19 @@ wl_lat_stop(struct wl_ctx *c, enum wl_op op, uint64_t t0)
     }
 }
 
-/* Whether the measured loop ends now: the op budget is spent (ops and
+/* Whether the measured loop ends now (wl_should_stop): the op budget is spent (ops and
  * failed allocations: every attempt), or (looked at once per 256 attempts,
  * as reading the clock costs about an op) the deadline has passed or the
  * master asks to stop.  The next look is kept as a count, not as a multiple
  * of 256, so a loop that asks between steps of several attempts, whatever
- * their number, still looks. */
+ * their number, still looks.  wl_time_is_up is the look itself. */
+static inline int
+wl_time_is_up(const struct wl_ctx *c)
+{
+    return atomic_load_explicit(c->stop, memory_order_relaxed) != 0
+           || (c->end_ns != 0 && clock_ns() >= c->end_ns);
+}
+
 static inline int
 wl_should_stop(const struct wl_ctx *c)
 {
@@ -226,8 +233,18 @@ wl_should_stop(const struct wl_ctx *c)
         return 0;
     }
     c->cnt->poll_at = n + 256;
-    return atomic_load_explicit(c->stop, memory_order_relaxed) != 0
-           || (c->end_ns != 0 && clock_ns() >= c->end_ns);
+    return wl_time_is_up(c);
+}
+
+/* wl_should_stop for a loop whose steps may count no op at all (mstress's
+ * swaps through its transfer array, a dict lookup that allocates nothing):
+ * those never advance the attempt count that wl_should_stop polls by, so
+ * this also looks at the deadline and the stop flag once every 128 steps
+ * (`step` counts the caller's steps, from 0). */
+static inline int
+wl_should_stop_step(const struct wl_ctx *c, uint64_t step)
+{
+    return wl_should_stop(c) || ((step & 127) == 127 && wl_time_is_up(c));
 }
 
 /* Add v to a counter of the worker's own slot (single writer: a plain
