@@ -10,9 +10,10 @@
 #          with a message and lock/slab is not; slab's and glibc's
 #          alloc_free and batch cases ran with a rate; `shmbench micro --out
 #          DIR` writes micro.json and meta.json (which parse, with the fields
-#          meta.json promises); a bad google-benchmark flag makes micro fail
-#          with exit 1 and meta.json marked failed.  Needs python3 to read
-#          JSON (skipped without it).
+#          meta.json promises), and without --out into
+#          results/micro/<date>-<n>, n counting up; a bad google-benchmark
+#          flag makes micro fail with exit 1 and meta.json marked failed.
+#          Needs python3 to read JSON (skipped without it).
 set -u
 B=$1
 PART=$2
@@ -121,6 +122,31 @@ if "--benchmark_out_format=json" not in meta.get("suite_command", []):
 print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
+
+    # Without --out: results/micro/<date>-<n> under the working directory,
+    # the first n not taken (the day read back from the names, so that a
+    # run across midnight cannot fail it).
+    checks=$((checks + 1))
+    mkdir "$T/cwd"
+    for n in 1 2; do
+        (cd "$T/cwd" && "$B" micro '--benchmark_filter=^lock/slab$' \
+            --benchmark_min_time=0.01 > "$T/out" 2> "$T/err") \
+            || fail "micro without --out exited $?: $(cat "$T/err")"
+    done
+    got=$(cd "$T/cwd/results/micro" 2> /dev/null && ls | tr '\n' ' ')
+    day=${got%%-1 *}
+    case "$day" in
+    [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) ;;
+    *) day=none ;;
+    esac
+    [ "$got" = "$day-1 $day-2 " ] || fail "micro without --out made results/micro/{$got}"
+    for n in 1 2; do
+        [ -s "$T/cwd/results/micro/$day-$n/micro.json" ] \
+            && [ -s "$T/cwd/results/micro/$day-$n/meta.json" ] \
+            || fail "micro without --out: no micro.json and meta.json in $day-$n"
+    done
+    grep -q "^micro: results in results/micro/$day-2 " "$T/out" \
+        || fail "micro without --out: $(tail -1 "$T/out")"
 
     # The suite refuses a flag it does not know: micro says so and fails.
     checks=$((checks + 1))
