@@ -5,10 +5,11 @@
 #
 #  1. Debian packages (apt-get; as root, or through sudo): the compiler,
 #     cmake, dpkg-dev for `apt-get source`, the libraries of the
-#     baseline allocators, sqlite3 (a real program whose allocations
-#     the capture test records and replays), and Debian's nginx-light with
-#     its lua module and curl (the tests start a private nginx on 127.0.0.1
-#     to compare shmbench with; the package's own service is kept from
+#     baseline allocators, google-benchmark for the micro suite
+#     (shmbench-micro), sqlite3 (a real program whose allocations the
+#     capture test records and replays), and Debian's nginx-light with its
+#     lua module and curl (the tests start a private nginx on 127.0.0.1 to
+#     compare shmbench with; the package's own service is kept from
 #     starting while it installs).
 #  2. nginx 1.22.1's source from Debian's source package (scripts/fetch-nginx.sh),
 #     for the `nginx` reference allocator; never committed.
@@ -17,8 +18,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$here/build}
-packages=(gcc g++ make cmake dpkg-dev pkg-config libboost-dev libjemalloc-dev libmimalloc-dev sqlite3
-          nginx-light libnginx-mod-http-lua curl)
+packages=(gcc g++ make cmake dpkg-dev pkg-config libboost-dev libjemalloc-dev libmimalloc-dev
+          libbenchmark-dev sqlite3 nginx-light libnginx-mod-http-lua curl)
 
 missing=()
 for p in "${packages[@]}"; do

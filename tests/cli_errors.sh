@@ -357,7 +357,8 @@ part_bench() {
 
 part_help() {
     for args in "--help" "help" "-h" "help list" "help replay" "help stat" "help bench" \
-                "list --help" "replay --help" "stat -h" "bench --help" "replay x --help"; do
+                "list --help" "replay --help" "stat -h" "bench --help" "replay x --help" \
+                "help micro" "micro --help"; do
         checks=$((checks + 1))
         # shellcheck disable=SC2086
         "$B" $args > "$T/out" 2> "$T/err"
