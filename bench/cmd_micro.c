@@ -132,34 +132,11 @@ micro_find(struct micro_state *s)
 static int
 micro_make_out(const struct micro_opts *o, struct micro_state *s)
 {
-    struct stat st;
-    unsigned    n;
+    char stem[16];
 
-    if (o->out) {
-        if (snprintf(s->out, sizeof(s->out), "%s", o->out) >= (int) sizeof(s->out)) {
-            return cli_error("micro: --out path is too long");
-        }
-        if (meta_mkdirs(micro_cmd, s->out) != 0) {
-            return CLI_EXIT_FAIL;
-        }
-        if (stat(s->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            return cli_error("micro: %s is not a directory", s->out);
-        }
-        return 0;
-    }
-    if (meta_mkdirs(micro_cmd, "results/micro") != 0) {
-        return CLI_EXIT_FAIL;
-    }
-    for (n = 1; n < 100000; n++) {
-        snprintf(s->out, sizeof(s->out), "results/micro/%.10s-%u", s->date, n);
-        if (mkdir(s->out, 0777) == 0) {
-            return 0;
-        }
-        if (errno != EEXIST) {
-            return cli_error("micro: mkdir %s: %s", s->out, strerror(errno));
-        }
-    }
-    return cli_error("micro: no free name for results/micro/%.10s-N", s->date);
+    snprintf(stem, sizeof(stem), "%.10s", s->date);
+    return meta_make_out(micro_cmd, o->out, "results/micro", stem, s->out, sizeof(s->out),
+                         NULL);
 }
 
 /* Run the suite and wait; 0 if it exited 0, else the exit status (printed). */

@@ -382,38 +382,11 @@ static int
 run_make_out(struct run_state *r)
 {
     const struct run_opts *o = r->o;
-    struct stat            st;
-    unsigned               n;
+    char                   stem[256];
 
-    if (o->out) {
-        if (snprintf(r->out, sizeof(r->out), "%s", o->out) >= (int) sizeof(r->out)) {
-            return cli_error("run: --out path is too long");
-        }
-        r->made_out = stat(r->out, &st) != 0;
-        if (meta_mkdirs(run_cmd, r->out) != 0) {
-            return CLI_EXIT_FAIL;
-        }
-        if (stat(r->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            return cli_error("run: %s is not a directory", r->out);
-        }
-        return 0;
-    }
-    if (meta_mkdirs(run_cmd, "results/runs") != 0) {
-        return CLI_EXIT_FAIL;
-    }
-    for (n = 1; n < 100000; n++) {
-        snprintf(r->out, sizeof(r->out), "results/runs/%.10s-%s-%s-%u", r->date,
-                 o->ops->name, o->wl->name, n);
-        if (mkdir(r->out, 0777) == 0) {
-            r->made_out = 1;
-            return 0;
-        }
-        if (errno != EEXIST) {
-            return cli_error("run: mkdir %s: %s", r->out, strerror(errno));
-        }
-    }
-    return cli_error("run: no free name for results/runs/%.10s-%s-%s-N", r->date,
-                     o->ops->name, o->wl->name);
+    snprintf(stem, sizeof(stem), "%.10s-%s-%s", r->date, o->ops->name, o->wl->name);
+    return meta_make_out(run_cmd, o->out, "results/runs", stem, r->out, sizeof(r->out),
+                         &r->made_out);
 }
 
 static FILE *

@@ -179,3 +179,46 @@ meta_mkdirs(const char *who, const char *path)
     }
     return 0;
 }
+
+int
+meta_make_out(const char *who, const char *given, const char *base, const char *stem,
+    char *out, size_t len, int *made)
+{
+    struct stat st;
+    unsigned    n;
+    int         dummy;
+
+    if (made == NULL) {
+        made = &dummy;
+    }
+    *made = 0;
+    if (given != NULL) {
+        if (snprintf(out, len, "%s", given) >= (int) len) {
+            return cli_error("%s: --out path is too long", who);
+        }
+        *made = stat(out, &st) != 0;
+        if (meta_mkdirs(who, out) != 0) {
+            return CLI_EXIT_FAIL;
+        }
+        if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            return cli_error("%s: %s is not a directory", who, out);
+        }
+        return 0;
+    }
+    if (meta_mkdirs(who, base) != 0) {
+        return CLI_EXIT_FAIL;
+    }
+    for (n = 1; n < 100000; n++) {
+        if (snprintf(out, len, "%s/%s-%u", base, stem, n) >= (int) len) {
+            return cli_error("%s: the result path %s/%s-N is too long", who, base, stem);
+        }
+        if (mkdir(out, 0777) == 0) {
+            *made = 1;
+            return 0;
+        }
+        if (errno != EEXIST) {
+            return cli_error("%s: mkdir %s: %s", who, out, strerror(errno));
+        }
+    }
+    return cli_error("%s: no free name for %s/%s-N", who, base, stem);
+}

@@ -28,4 +28,15 @@ void meta_json_machine(FILE *f);
  * `shmbench: WHO: ...`. */
 int meta_mkdirs(const char *who, const char *path);
 
+/*
+ * The result directory of command WHO into out (len bytes): `given` (the
+ * --out value) if not NULL, made with its parents if missing; otherwise the
+ * first of BASE/STEM-1, BASE/STEM-2, ... that does not exist yet, made
+ * (BASE with its parents).  *made (may be NULL) is 1 when the directory was
+ * made here, so a command that fails before writing anything can remove it.
+ * 0, or the exit status after printing `shmbench: WHO: ...`.
+ */
+int meta_make_out(const char *who, const char *given, const char *base, const char *stem,
+    char *out, size_t len, int *made);
+
 #endif
