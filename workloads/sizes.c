@@ -223,7 +223,7 @@ sizes_parse_twitter(const char *spec, struct sizes_fields *fs, struct size_dist 
     d->cluster = n;
     d->min = key;
     d->max = UINT64_MAX;
-    d->value_mean = value;
+    d->value_mean = (uint32_t) value;  /* the largest is 67485 */
     d->log_q = log1p(-1.0 / ((double) value + 1.0));
     return 0;
 }

@@ -79,9 +79,10 @@ struct size_dist {
     unsigned       min_shift;      /* pow2: log2 of min and max */
     unsigned       max_shift;
     unsigned       cluster;        /* twitter: the cluster's number */
+    uint32_t       value_mean;     /* twitter: the value's mean V (no padding
+                                    * before min: the tests compare bytes) */
     uint64_t       min, max;       /* fixed: both S; uniform, pow2: the bounds;
                                     * twitter: min is the key's length */
-    uint64_t       value_mean;     /* twitter: the value's mean V */
     double         log_q;          /* twitter: ln(1 - p), kept for the draw */
 };
 
