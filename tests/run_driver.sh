@@ -25,7 +25,8 @@
 #              (test_run_workloads states the sampler's bound), latency.csv
 #              parses and its counts sum to the all row's; slots.csv's
 #              used chunks are the live blocks (slab); churn and fill
-#              with other sizes= distributions
+#              with other sizes= distributions (churn with etc, pow2,
+#              fixed and twitter:4, whose tail has no bound)
 #   crash      a worker killed before the barrier (also with --survive: the
 #              others finish), a worker killed holding the zone lock (on
 #              slab and on tlsf, and under bench --procs),
@@ -216,8 +217,10 @@ cli)
         "$B" run --alloc slab --workload churn:remote=101
     expect_first 2 "shmbench: bad value for churn's sizes: size distribution \"uniform:100:10\": MIN > MAX (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload churn:sizes=uniform:100:10
-    expect_first 2 "shmbench: bad value for fill's sizes: size distribution \"zipf:3\": unknown kind \"zipf\" (known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA]) (see 'shmbench run --help')" \
+    expect_first 2 "shmbench: bad value for fill's sizes: size distribution \"zipf:3\": unknown kind \"zipf\" (known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA], twitter:CLUSTER) (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload fill:sizes=zipf:3
+    expect_first 2 "shmbench: bad value for churn's sizes: size distribution \"twitter:5\": cluster 5 has no preset: the trace's statistics publish no sizes for it (clusters 1 to 54 but 5) (see 'shmbench run --help')" \
+        "$B" run --alloc slab --workload churn:sizes=twitter:5
     expect_first 2 "shmbench: fill: sizes=fixed:0 draws requests outside 1 to 4294967295 bytes (see 'shmbench run --help')" \
         "$B" run --alloc slab --workload fill:sizes=fixed:0
     expect_first 2 "shmbench: workload churn has no parameter 'min' (see 'shmbench run --help')" \
@@ -351,7 +354,7 @@ workloads)
         files_ok "$d" 1
         lat_ok "$d" 0
         grep -q '"latency": "off"' "$d/meta.json"; ok $? "$a: meta.json does not say latency off"
-        for sz in etc pow2:8:4096 fixed:100; do
+        for sz in etc pow2:8:4096 fixed:100 twitter:4; do
             d=$T/$a-churn-$sz
             "$B" run --alloc $a --workload churn:live=500,sizes=$sz --procs 2 --ops 50000 \
                 --out "$d" >"$T/out" 2>"$T/err"

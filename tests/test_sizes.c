@@ -11,7 +11,13 @@
  * and 76; overall value mean 194 (theta 15) and 186 (theta 0); for theta 15
  * a tail share of 0.55845, tail median 183 and tail 99th percentile 2461;
  * and the shares of nginx slab slots that lua_shared_dict items of
- * 68 + key + value bytes fall in.  The same seed draws the same sequence.
+ * 68 + key + value bytes fall in.  Twitter: every cluster's spec reads back,
+ * the table's figures against the source's (sums over all clusters and a
+ * few by name), every refusal by its message, the key always the cluster's
+ * mean key, 200000 draws' mean within 5 standard errors of sizes_mean for
+ * means from 1 to 67485 bytes, and the geometric shape (the shares of
+ * values 0, 1 and 2, and of values at least the mean).  The same seed draws
+ * the same sequence.
  */
 #include <math.h>
 #include <stdint.h>
@@ -23,7 +29,7 @@
 #include "sizes.h"
 #include "testutil.h"
 
-#define KNOWN "(known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA])"
+#define KNOWN "(known: fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA], twitter:CLUSTER)"
 #define BAD_SIZE "(a decimal number of bytes, optionally with a k, m or g suffix, under 2^64)"
 
 /* The parse of spec fails with exactly the message fmt... builds, and
@@ -54,7 +60,7 @@ test_errors(void)
     char long_spec[200];
 
     expect_error("", "size distribution \"\": empty (known kinds: fixed:S, "
-                 "uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA])");
+                 "uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA], twitter:CLUSTER)");
     expect_error("gauss:1:2", "size distribution \"gauss:1:2\": unknown kind \"gauss\" " KNOWN);
     expect_error(" fixed:1", "size distribution \" fixed:1\": unknown kind \" fixed\" " KNOWN);
     expect_error("Fixed:1", "size distribution \"Fixed:1\": unknown kind \"Fixed\" " KNOWN);
@@ -89,6 +95,34 @@ test_errors(void)
     expect_error("etc:", "size distribution \"etc:\": THETA \"\" is neither 15 "
                  "(mutilate's value tail) nor 0 (the paper's)");
     expect_error("etc:15:1", "size distribution \"etc:15:1\": expected etc or etc:THETA");
+    expect_error("twitter", "size distribution \"twitter\": expected twitter:CLUSTER "
+                 "(a cluster number, 1 to 54, or clusterN)");
+    expect_error("twitter:4:1", "size distribution \"twitter:4:1\": expected "
+                 "twitter:CLUSTER (a cluster number, 1 to 54, or clusterN)");
+    expect_error("twitter:0", "size distribution \"twitter:0\": no cluster 0 (clusters 1 to 54)");
+    expect_error("twitter:55", "size distribution \"twitter:55\": no cluster 55 "
+                 "(clusters 1 to 54)");
+    expect_error("twitter:cluster0", "size distribution \"twitter:cluster0\": no cluster "
+                 "0 (clusters 1 to 54)");
+    expect_error("twitter:99999999999999999999999", "size distribution "
+                 "\"twitter:99999999999999999999999\": no cluster 99999999999999999999999 "
+                 "(clusters 1 to 54)");
+    expect_error("twitter:5", "size distribution \"twitter:5\": cluster 5 has no preset: the "
+                 "trace's statistics publish no sizes for it (clusters 1 to 54 but 5)");
+    expect_error("twitter:cluster5", "size distribution \"twitter:cluster5\": cluster 5 has no "
+                 "preset: the trace's statistics publish no sizes for it (clusters 1 to 54 but 5)");
+    expect_error("twitter:x", "size distribution \"twitter:x\": cluster \"x\" is not a number "
+                 "(clusters 1 to 54, as N or clusterN)");
+    expect_error("twitter:", "size distribution \"twitter:\": cluster \"\" is not a number "
+                 "(clusters 1 to 54, as N or clusterN)");
+    expect_error("twitter:cluster", "size distribution \"twitter:cluster\": cluster "
+                 "\"cluster\" is not a number (clusters 1 to 54, as N or clusterN)");
+    expect_error("twitter:-4", "size distribution \"twitter:-4\": cluster \"-4\" is not a "
+                 "number (clusters 1 to 54, as N or clusterN)");
+    expect_error("twitter:4k", "size distribution \"twitter:4k\": cluster \"4k\" is not a "
+                 "number (clusters 1 to 54, as N or clusterN)");
+    expect_error("twitter:Cluster4", "size distribution \"twitter:Cluster4\": cluster "
+                 "\"Cluster4\" is not a number (clusters 1 to 54, as N or clusterN)");
     memset(long_spec, '1', sizeof(long_spec) - 1);
     long_spec[sizeof(long_spec) - 1] = '\0';
     memcpy(long_spec, "fixed:", 6);
@@ -151,6 +185,7 @@ test_parse(void)
     CHECK(sizes_parse_bytes("17179869183g", &v) == 0 && v == 17179869183ull << 30, "g max");
     CHECK(sizes_parse_bytes("17179869184g", &v) == -1, "2^64 with suffix");
     CHECK(strstr(sizes_help, "etc[:THETA]") != NULL, "help lacks etc");
+    CHECK(strstr(sizes_help, "twitter:CLUSTER") != NULL, "help lacks twitter");
 }
 
 /* n draws of spec: all in bounds, mean near sizes_mean() (relative tol). */
@@ -342,8 +377,10 @@ test_etc_means(void)
 static void
 test_reproducible(void)
 {
-    static const char *specs[] = { "fixed:8", "uniform:1:1000000", "pow2:1:1g", "etc", "etc:0" };
+    static const char *specs[] = { "fixed:8", "uniform:1:1000000", "pow2:1:1g", "etc", "etc:0",
+                                   "twitter:4", "twitter:21", "twitter:50" };
     static const uint64_t golden[] = { 566562, 745782, 971003, 444360 };
+    static const uint64_t golden_tw[] = { 1453, 782, 138, 2045, 2046, 727 };
     struct size_dist   d;
     uint64_t           a, b, c, k, v;
     unsigned           i, j, same, diff;
@@ -386,6 +423,145 @@ test_reproducible(void)
     }
     b = 1;
     CHECK(same && 1 + prng_below(&b, 1000000) == golden[0], "the uniform sequence changed");
+
+    /* Twitter: one generator draw a size, and the sizes of seed 1 for
+     * cluster 4 pinned (computed by an independent Python splitmix64 and
+     * the inversion of sizes.h). */
+    sizes_parse("twitter:4", &d);
+    a = b = 1;
+    for (same = 1, i = 0; i < 6; i++) {
+        v = sizes_draw(&d, &a);
+        (void) prng_next(&b);
+        if (v != golden_tw[i] || a != b) {
+            fprintf(stderr, "twitter:4 draw %u of seed 1: %llu, pinned %llu\n", i,
+                    (unsigned long long) v, (unsigned long long) golden_tw[i]);
+            same = 0;
+        }
+    }
+    CHECK(same, "the twitter sequence changed");
+}
+
+/* Every cluster's spec, both forms, parses and reads back; the table's
+ * figures are the source's: their sums over the 53 clusters (and weighted
+ * by the cluster's number, which catches a figure in the wrong row), and a
+ * few clusters by name, written out from the source. */
+static void
+test_twitter_parse(void)
+{
+    static const struct { unsigned c; uint64_t key, value; } named[] = {
+        { 1, 80, 267 }, { 4, 67, 2439 }, { 21, 25, 1 }, { 26, 122, 1745 },
+        { 37, 72, 20134 }, { 50, 18, 67485 }, { 54, 19, 246 }
+    };
+    struct size_dist d;
+    uint64_t         key, value, ks = 0, vs = 0, kw = 0, vw = 0;
+    unsigned         c, i, found = 0;
+    char             spec[32], canon[32], want[160], buf[160];
+
+    for (c = 0; c <= SIZES_TWITTER_CLUSTERS + 1; c++) {
+        if (sizes_twitter_preset(c, &key, &value) != 0) {
+            CHECK(c == 0 || c == 5 || c == SIZES_TWITTER_CLUSTERS + 1,
+                  "cluster %u has no preset", c);
+            continue;
+        }
+        found++;
+        ks += key;
+        vs += value;
+        kw += c * key;
+        vw += c * value;
+        snprintf(canon, sizeof(canon), "twitter:%u", c);
+        snprintf(spec, sizeof(spec), "twitter:cluster%u", c);
+        expect_parse(canon, SIZES_TWITTER, key, UINT64_MAX, canon);
+        expect_parse(spec, SIZES_TWITTER, key, UINT64_MAX, canon);
+        sizes_parse(canon, &d);
+        CHECK(d.cluster == c && sizes_mean(&d) == (double) (key + value)
+              && sizes_unbounded(&d), "%s: cluster %u, mean %.3f", canon, d.cluster,
+              sizes_mean(&d));
+        snprintf(want, sizeof(want), "twitter cluster %u: key %llu bytes + geometric value "
+                 "of mean %llu bytes (Twitter cache-trace 2020 statistics)", c,
+                 (unsigned long long) key, (unsigned long long) value);
+        CHECK(strcmp(sizes_describe(&d, buf, sizeof(buf)), want) == 0, "%s: \"%s\"", canon,
+              buf);
+    }
+    CHECK(found == 53 && ks == 2015 && vs == 146437 && kw == 55157 && vw == 5911732,
+          "table: %u clusters, key sums %llu %llu, value sums %llu %llu", found,
+          (unsigned long long) ks, (unsigned long long) kw, (unsigned long long) vs,
+          (unsigned long long) vw);
+    for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        CHECK(sizes_twitter_preset(named[i].c, &key, &value) == 0 && key == named[i].key
+              && value == named[i].value, "cluster %u: %llu %llu", named[i].c,
+              (unsigned long long) key, (unsigned long long) value);
+    }
+    expect_parse("twitter:04", SIZES_TWITTER, 67, UINT64_MAX, "twitter:4");
+
+    /* The other kinds: bounded or not. */
+    sizes_parse("etc", &d);
+    CHECK(sizes_unbounded(&d), "etc bounded");
+    sizes_parse("uniform:0:18446744073709551615", &d);
+    CHECK(!sizes_unbounded(&d), "uniform unbounded");
+}
+
+/* 200000 draws of cluster c: never below the key, the mean within 5
+ * standard errors of sizes_mean (a geometric of mean V has variance
+ * V (V + 1)), and the geometric's shape: P(value = j) = p (1 - p)^j for
+ * j = 0, 1, 2 and P(value >= V) = (1 - p)^V, each share within 5 of its
+ * binomial standard errors. */
+static void
+check_twitter(unsigned c)
+{
+    const unsigned   n = 200000;
+    struct size_dist d;
+    uint64_t         rng = 2020 + c, v, key, low = 0, at[3] = { 0 }, above = 0, lo = UINT64_MAX;
+    double           sum = 0.0, mean, vm, se, p, want[4], got[4];
+    char             spec[32], what[64];
+    unsigned         i, j;
+
+    snprintf(spec, sizeof(spec), "twitter:%u", c);
+    CHECK(sizes_parse(spec, &d) == 0, "%s: %s", spec, diag_last());
+    key = sizes_min(&d);
+    vm = sizes_mean(&d) - (double) key;
+    for (i = 0; i < n; i++) {
+        v = sizes_draw(&d, &rng);
+        low += v < key;
+        lo = v < lo ? v : lo;
+        if (v >= key && v - key < 3) {
+            at[v - key]++;
+        }
+        above += v >= key && (double) (v - key) >= vm;
+        sum += (double) v;
+    }
+    mean = sum / n;
+    se = sqrt(vm * (vm + 1.0) / n);
+    printf("%s: key %llu, %u draws: mean %.3f, sizes_mean %.3f (se %.3f), least %llu\n",
+           spec, (unsigned long long) key, n, mean, sizes_mean(&d), se,
+           (unsigned long long) lo);
+    CHECK(low == 0, "%s: %llu draws below the key", spec, (unsigned long long) low);
+    NEAR(spec, mean, sizes_mean(&d), 5.0 * se);
+    p = 1.0 / (vm + 1.0);
+    for (j = 0; j < 3; j++) {
+        want[j] = p * pow(1.0 - p, j);
+        got[j] = (double) at[j] / n;
+    }
+    want[3] = pow(1.0 - p, vm);
+    got[3] = (double) above / n;
+    for (j = 0; j < 4; j++) {
+        snprintf(what, sizeof(what), j < 3 ? "%s: share of value %u" : "%s: share >= mean",
+                 spec, j);
+        NEAR(what, got[j], want[j], 5.0 * sqrt(want[j] * (1.0 - want[j]) / n) + 1e-9);
+    }
+    /* A value of 0 is drawn where it is likely: the key on its own. */
+    CHECK(p < 0.01 || lo == key, "%s: least draw %llu, key %llu", spec,
+          (unsigned long long) lo, (unsigned long long) key);
+}
+
+static void
+test_twitter_draws(void)
+{
+    static const unsigned clusters[] = { 21, 27, 9, 4, 37, 50 };
+    unsigned              i;
+
+    for (i = 0; i < sizeof(clusters) / sizeof(clusters[0]); i++) {
+        check_twitter(clusters[i]);
+    }
 }
 
 int
@@ -401,6 +577,8 @@ main(void)
     test_etc(15, share15);
     test_etc(0, share0);
     test_etc_means();
+    test_twitter_parse();
+    test_twitter_draws();
     test_reproducible();
     return test_summary("test_sizes");
 }

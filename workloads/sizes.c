@@ -1,13 +1,15 @@
 /*
  * sizes: parsing size specs, drawing sizes, their means and descriptions
- * (sizes.h gives the syntax and the ETC model).
+ * (sizes.h gives the syntax and the ETC and Twitter models; the Twitter
+ * figures are in sizes_twitter.c).
  *
  * Drawing is on a workload's path, so a draw is a few instructions for the
  * plain kinds; ETC pays a log and a pow or two per draw, as mutilate does.
  * The ETC mean is not a closed form (the key is rounded and capped, the
  * value truncated), so sizes_mean() sums the probabilities of the integer
  * sizes from the CDFs, and integrates the Pareto tail's far end in closed
- * form.
+ * form.  A Twitter draw is one log: ln(1 - p) is computed once, at parse
+ * time, and kept in the distribution.
  */
 #include "sizes.h"
 
@@ -24,7 +26,10 @@ const char sizes_help[] =
     "  pow2:MIN:MAX     powers of two in [MIN, MAX] (both powers of two), every\n"
     "                   exponent equally likely\n"
     "  etc[:THETA]      memcached ETC key + value sizes (Atikoglu et al. 2012, mutilate);\n"
-    "                   THETA, the value tail's location: 15 (default, mutilate) or 0 (the paper)\n";
+    "                   THETA, the value tail's location: 15 (default, mutilate) or 0 (the paper)\n"
+    "  twitter:CLUSTER  a Twitter cache cluster's item: its mean key size + a geometric value\n"
+    "                   of its mean value size (Twitter cache-trace 2020 statistics); CLUSTER\n"
+    "                   1 to 54 but 5, or clusterN\n";
 
 /* The ETC fit (sizes.h). */
 #define ETC_KEY_MU     30.7984
@@ -177,6 +182,52 @@ sizes_parse_etc(const char *spec, struct sizes_fields *fs, struct size_dist *d)
     return 0;
 }
 
+/* twitter:N or twitter:clusterN. */
+static int
+sizes_parse_twitter(const char *spec, struct sizes_fields *fs, struct size_dist *d)
+{
+    const char *num, *f;
+    unsigned    n = 0;
+    uint64_t    key, value;
+
+    if (fs->n != 2) {
+        diag_set("size distribution \"%s\": expected twitter:CLUSTER (a cluster "
+                 "number, 1 to %d, or clusterN)", spec, SIZES_TWITTER_CLUSTERS);
+        return -1;
+    }
+    num = fs->f[1];
+    if (strncmp(num, "cluster", 7) == 0) {
+        num += 7;
+    }
+    if (num[0] == '\0' || strspn(num, "0123456789") != strlen(num)) {
+        diag_set("size distribution \"%s\": cluster \"%s\" is not a number (clusters "
+                 "1 to %d, as N or clusterN)", spec, fs->f[1], SIZES_TWITTER_CLUSTERS);
+        return -1;
+    }
+    /* Digits only: stop counting once past every cluster, so that a long
+     * number cannot overflow. */
+    for (f = num; *f != '\0' && n <= SIZES_TWITTER_CLUSTERS; f++) {
+        n = n * 10 + (unsigned) (*f - '0');
+    }
+    if (n < 1 || n > SIZES_TWITTER_CLUSTERS) {
+        diag_set("size distribution \"%s\": no cluster %s (clusters 1 to %d)", spec, num,
+                 SIZES_TWITTER_CLUSTERS);
+        return -1;
+    }
+    if (sizes_twitter_preset(n, &key, &value) != 0) {
+        diag_set("size distribution \"%s\": cluster %u has no preset: the trace's "
+                 "statistics publish no sizes for it (clusters 1 to %d but %u)", spec, n,
+                 SIZES_TWITTER_CLUSTERS, n);
+        return -1;
+    }
+    d->cluster = n;
+    d->min = key;
+    d->max = UINT64_MAX;
+    d->value_mean = (uint32_t) value;  /* the largest is 67485 */
+    d->log_q = log1p(-1.0 / ((double) value + 1.0));
+    return 0;
+}
+
 int
 sizes_parse(const char *spec, struct size_dist *out)
 {
@@ -186,8 +237,7 @@ sizes_parse(const char *spec, struct size_dist *out)
     int                 rc;
 
     if (spec[0] == '\0') {
-        diag_set("size distribution \"\": empty (known kinds: fixed:S, "
-                 "uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA])");
+        diag_set("size distribution \"\": empty (known kinds: " SIZES_KINDS ")");
         return -1;
     }
     if (sizes_split(spec, &fs) != 0) {
@@ -209,9 +259,12 @@ sizes_parse(const char *spec, struct size_dist *out)
     } else if (strcmp(kind, "etc") == 0) {
         d.kind = SIZES_ETC;
         rc = sizes_parse_etc(spec, &fs, &d);
+    } else if (strcmp(kind, "twitter") == 0) {
+        d.kind = SIZES_TWITTER;
+        rc = sizes_parse_twitter(spec, &fs, &d);
     } else {
-        diag_set("size distribution \"%s\": unknown kind \"%s\" (known: fixed:S, "
-                 "uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA])", spec, kind);
+        diag_set("size distribution \"%s\": unknown kind \"%s\" (known: " SIZES_KINDS ")",
+                 spec, kind);
         return -1;
     }
     if (rc != 0) {
@@ -262,6 +315,15 @@ sizes_etc_value(uint64_t *rng, unsigned theta)
     return (uint64_t) x;               /* x < 2^30: U >= 2^-54 */
 }
 
+/* The geometric value of a Twitter distribution: by inversion, one draw
+ * (sizes.h).  ln U and ln(1 - p) are both negative; the quotient is under
+ * 38 (V + 1), far from overflowing the conversion. */
+static uint64_t
+sizes_geometric(uint64_t *rng, double log_q)
+{
+    return (uint64_t) floor(log(sizes_unit(rng)) / log_q);
+}
+
 uint64_t
 sizes_draw(const struct size_dist *d, uint64_t *rng)
 {
@@ -279,6 +341,8 @@ sizes_draw(const struct size_dist *d, uint64_t *rng)
     case SIZES_ETC:
         k = sizes_etc_key(rng, SIZES_ETC_KEY_MAX);
         return k + sizes_etc_value(rng, d->theta);
+    case SIZES_TWITTER:
+        return d->min + sizes_geometric(rng, d->log_q);
     }
     return 0;
 }
@@ -293,6 +357,12 @@ uint64_t
 sizes_max(const struct size_dist *d)
 {
     return d->max;
+}
+
+int
+sizes_unbounded(const struct size_dist *d)
+{
+    return d->kind == SIZES_ETC || d->kind == SIZES_TWITTER;
 }
 
 /* GEV's CDF at x (the key's). */
@@ -370,6 +440,8 @@ sizes_mean(const struct size_dist *d)
         return sum / (d->max_shift - d->min_shift + 1);
     case SIZES_ETC:
         return sizes_etc_key_mean(SIZES_ETC_KEY_MAX) + sizes_etc_value_mean(d->theta);
+    case SIZES_TWITTER:
+        return (double) d->min + (double) d->value_mean;
     }
     return 0.0;
 }
@@ -391,6 +463,9 @@ sizes_spec(const struct size_dist *d, char *buf, size_t n)
         break;
     case SIZES_ETC:
         snprintf(buf, n, "etc:%u", d->theta);
+        break;
+    case SIZES_TWITTER:
+        snprintf(buf, n, "twitter:%u", d->cluster);
         break;
     }
     return buf;
@@ -417,6 +492,11 @@ sizes_describe(const struct size_dist *d, char *buf, size_t n)
         snprintf(buf, n, "etc: memcached ETC key + value sizes (GEV key up to %u bytes, "
                  "value table + Pareto tail at theta=%u), mean %.1f bytes",
                  SIZES_ETC_KEY_MAX, d->theta, mean);
+        break;
+    case SIZES_TWITTER:
+        snprintf(buf, n, "twitter cluster %u: key %llu bytes + geometric value of mean "
+                 "%llu bytes (Twitter cache-trace 2020 statistics)", d->cluster, lo,
+                 (unsigned long long) d->value_mean);
         break;
     }
     return buf;

@@ -14,6 +14,9 @@
  *   etc[:THETA]      the key + value size of one item of Facebook's memcached
  *                    "ETC" pool, as fitted by Atikoglu et al. (SIGMETRICS
  *                    2012) and encoded by the mutilate load generator
+ *   twitter:CLUSTER  the key + value size of one item of a cluster (1 to 54,
+ *                    not 5; also written clusterN) of Twitter's caches, from
+ *                    the published mean key and value sizes
  *
  * A size is decimal with an optional binary suffix, k, m or g (KiB, MiB,
  * GiB): `uniform:1k:64k`.
@@ -33,9 +36,27 @@
  * three quantities are independent, as the paper found them.  The value has
  * no upper bound: a draw of 1 MiB or more has a probability of about 1e-9.
  *
- * The order of the draws (key, then U1, then U2 if the value falls in the
- * tail; one draw for uniform and pow2, none for fixed) is part of what a
- * seed means and must not change.
+ * Twitter.  Twitter's public cache-trace repository
+ * (github.com/twitter/cache-trace, file stat/2020Mar.md, accompanying Yang,
+ * Yue and Rashmi, "A large scale analysis of hundreds of in-memory cache
+ * clusters at Twitter", OSDI 2020) publishes per cluster only the mean key
+ * size K and the mean value size V; the figures are in sizes_twitter.c.
+ * Since nothing but means is known, the model is our own choice: an item is
+ * key + value bytes; the key is K bytes, always (the keys of one cluster
+ * follow one format); the value is drawn from the geometric distribution on
+ * {0, 1, 2, ...} of mean V, the distribution of greatest entropy on the
+ * non-negative integers for a given mean, that is the one that assumes
+ * nothing beyond the published figure.  It is drawn by inversion from one
+ * uniform U in (0, 1): floor(ln U / ln(1 - p)) with p = 1 / (V + 1), so
+ * P(value >= j) = (1 - p)^j and the mean is exactly V: sizes_mean is K + V,
+ * sizes_min is K.  The model's value has no upper bound, and sizes_max says
+ * none; in practice the smallest U, 2^-54, ends the drawn tail at
+ * ln(2^-54) / ln(1 - p), about 37.4 V for a large V (2.5 MB for cluster
+ * 50's 67485).  Cluster 5, published without sizes, is refused.
+ *
+ * The order of the draws (for etc the key, then U1, then U2 if the value
+ * falls in the tail; one draw for uniform, pow2 and twitter, none for fixed) is part of
+ * what a seed means and must not change.
  */
 #ifndef SHMBENCH_SIZES_H
 #define SHMBENCH_SIZES_H
@@ -47,7 +68,8 @@ enum size_kind {
     SIZES_FIXED,
     SIZES_UNIFORM,
     SIZES_POW2,
-    SIZES_ETC
+    SIZES_ETC,
+    SIZES_TWITTER
 };
 
 /* A parsed distribution. */
@@ -56,11 +78,23 @@ struct size_dist {
     unsigned       theta;          /* etc: the value tail's location, 0 or 15 */
     unsigned       min_shift;      /* pow2: log2 of min and max */
     unsigned       max_shift;
-    uint64_t       min, max;       /* fixed: both S; uniform, pow2: the bounds */
+    unsigned       cluster;        /* twitter: the cluster's number */
+    uint32_t       value_mean;     /* twitter: the value's mean V (no padding
+                                    * before min: the tests compare bytes) */
+    uint64_t       min, max;       /* fixed: both S; uniform, pow2: the bounds;
+                                    * twitter: min is the key's length */
+    double         log_q;          /* twitter: ln(1 - p), kept for the draw */
 };
 
 /* memcached's longest key, the cap of `etc`'s key length. */
 #define SIZES_ETC_KEY_MAX 250
+
+/* The clusters of Twitter's statistics, numbered 1 to this. */
+#define SIZES_TWITTER_CLUSTERS 54
+
+/* The kinds as a list, for messages: "fixed:S, uniform:MIN:MAX, ...". */
+#define SIZES_KINDS \
+    "fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA], twitter:CLUSTER"
 
 /* The syntax, for a command's --help: each kind with what it means, every
  * line indented by two spaces and ending in a newline. */
@@ -91,9 +125,20 @@ uint64_t sizes_etc_key(uint64_t *rng, uint64_t cap);
 /* ETC's value length (one or two draws), tail location theta. */
 uint64_t sizes_etc_value(uint64_t *rng, unsigned theta);
 
+/* Twitter cluster `cluster`'s published mean key and value sizes into
+ * *key and *value: 0, or -1 (no diag message: the caller names the spec)
+ * for a cluster outside 1..SIZES_TWITTER_CLUSTERS or one published without
+ * sizes (5). */
+int sizes_twitter_preset(unsigned cluster, uint64_t *key, uint64_t *value);
+
 /* The smallest and largest size d can draw (UINT64_MAX: no bound). */
 uint64_t sizes_min(const struct size_dist *d);
 uint64_t sizes_max(const struct size_dist *d);
+
+/* 1 if d's sizes have a tail without an upper bound (etc, twitter), whose
+ * rare huge draws a caller cuts to its own limit; 0 if d draws within
+ * bounds given in its spec. */
+int sizes_unbounded(const struct size_dist *d);
 
 /* The exact mean of d's sizes (for etc computed from the distributions'
  * CDFs, rounding, the cap and the integer part included, to about 1e-9). */

@@ -152,8 +152,8 @@ workload_print_param(FILE *out, const struct wl_param *p)
 
     snprintf(def, sizeof(def), "%s=%s", p->name, workload_format(p, NULL, val, sizeof(val)));
     if (p->kind == WL_SIZES) {
-        fprintf(out, "      %-16s %s (fixed:S, uniform:MIN:MAX, pow2:MIN:MAX, etc[:THETA]): "
-                "%s\n", def, workload_kind_name(p->kind), p->help);
+        fprintf(out, "      %-16s %s (" SIZES_KINDS "): %s\n", def,
+                workload_kind_name(p->kind), p->help);
     } else {
         fprintf(out, "      %-16s %s, %llu to %llu: %s\n", def, workload_kind_name(p->kind),
                 (unsigned long long) p->min, (unsigned long long) p->max, p->help);
@@ -165,7 +165,7 @@ workload_check_sizes(const char *wl, const char *name, const struct size_dist *d
 {
     char spec[64];
 
-    if (sizes_min(d) < 1 || (d->kind != SIZES_ETC && sizes_max(d) > UINT32_MAX)) {
+    if (sizes_min(d) < 1 || (!sizes_unbounded(d) && sizes_max(d) > UINT32_MAX)) {
         diag_set("%s: %s=%s draws requests outside 1 to %u bytes", wl, name,
                  sizes_spec(d, spec, sizeof(spec)), UINT32_MAX);
         return -1;
