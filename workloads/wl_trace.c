@@ -35,6 +35,7 @@
  * At its end each worker prints one line on stderr: the passes it finished
  * and its share of the trace.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "substrate/diag.h"
@@ -158,6 +159,26 @@ trace_wl_setup(struct wl_ctx *c, struct trace_wl_worker *me)
     return 0;
 }
 
+/* The diag message of a free the allocator refused, the allocator's own
+ * reason after the block's: the `f` at `line` of the trace, or (line 0)
+ * a block the last pass left live.  The reason is copied out first, as
+ * diag_set writes the buffer that diag_last reads. */
+static void
+trace_wl_refused(struct wl_ctx *c, const struct trace_wl_worker *me, size_t slot,
+    uint32_t line)
+{
+    char why[512];
+
+    snprintf(why, sizeof(why), "%s", diag_last());
+    if (line != 0) {
+        diag_set("trace: worker %u: %s:%u: free of ID %llu refused: %s", c->worker,
+                 me->t->path, line, (unsigned long long) me->t->ids[slot], why);
+    } else {
+        diag_set("trace: worker %u: free of ID %llu (left live by the last pass) "
+                 "refused: %s", c->worker, (unsigned long long) me->t->ids[slot], why);
+    }
+}
+
 /* Op `op`; -1 with diag if the allocator refuses a free. */
 static int
 trace_wl_op(struct wl_ctx *c, struct trace_wl_worker *me, const struct trace_op *op)
@@ -174,8 +195,7 @@ trace_wl_op(struct wl_ctx *c, struct trace_wl_worker *me, const struct trace_op 
         return 0;                   /* its allocation failed: nothing to free */
     }
     if (wl_free(c, b->p, b->size, b->granted) != 0) {
-        diag_set("trace: worker %u: %s:%u: free of ID %llu refused: %s", c->worker,
-                 me->t->path, op->line, (unsigned long long) me->t->ids[slot], diag_last());
+        trace_wl_refused(c, me, slot, op->line);
         return -1;
     }
     b->p = NULL;
@@ -199,8 +219,7 @@ trace_wl_clear(struct wl_ctx *c, struct trace_wl_worker *me)
             return 1;
         }
         if (wl_free(c, b->p, b->size, b->granted) != 0) {
-            diag_set("trace: worker %u: free of ID %llu (left live by the trace) refused: "
-                     "%s", c->worker, (unsigned long long) me->t->ids[s], diag_last());
+            trace_wl_refused(c, me, s, 0);
             return -1;
         }
         b->p = NULL;
