@@ -15,7 +15,8 @@
 #     each and split, with 2 workers;
 #   - an allocation that fails (larger than the zone) is a fail and its `f`
 #     is skipped, pass after pass;
-#   - the trace from standard input (`trace:-`);
+#   - the trace from standard input (`trace:-`), and from a path with a
+#     quote and a backslash, which meta.json records escaped;
 #   - refusals: a malformed trace (exit 1, the parser's FILE:LINE message,
 #     no result directory), a missing file (exit 1), a trace with no
 #     allocation (exit 1), no file, an empty file=, a bad mode word, a
@@ -116,6 +117,13 @@ csv=$T/fail/runs.csv
 ok $? "fail: allocs/fails/frees $(col "$csv" all allocs)/$(col "$csv" all fails)/$(col "$csv" all frees), not 6/3/5"
 [ "$(col "$csv" all held_blocks)/$(col "$csv" all held_bytes)" = 1/100 ]
 ok $? "fail: held $(col "$csv" all held_blocks) blocks"
+
+# A path that JSON must escape, recorded whole in meta.json.
+q=$T/'q"b\s.trace'
+cp "$TR" "$q"
+run_ok quoted tlsf --workload "trace:$q,passes=1"
+grep -qF "\"file\": \"$T/q\\\"b\\\\s.trace\"" "$T/quoted/meta.json"
+ok $? "quoted: meta.json's file: $(grep -F workload_params "$T/quoted/meta.json")"
 
 # From standard input.
 "$B" run --alloc tlsf --workload trace:-,passes=1 --out "$T/stdin" <"$TR" >/dev/null 2>&1
