@@ -183,41 +183,55 @@ run_latency(const char *s)
     return k;
 }
 
-/* "k=v,..." into the workload's configuration. */
+/* Parameter `name` of the workload set from its text `val`. */
 static void
-run_parse_params(struct run_opts *o, char *list)
+run_set_param(struct run_opts *o, const char *name, const char *val)
 {
-    const struct wl_param *p;
-    char                  *item, *eq, *rest = list;
+    const struct wl_param *p = workload_param(o->wl, name);
     uint64_t               v;
     int                    rc;
 
+    if (p == NULL) {
+        cli_usage_error(run_cmd, "workload %s has no parameter '%s'", o->wl->name, name);
+    }
+    if (workload_kind_is_text(p->kind)) {
+        if (workload_set_text(p, o->cfg, val) != 0) {
+            cli_usage_error(run_cmd, "bad value for %s's %s: %s", o->wl->name, name,
+                            diag_last());
+        }
+        return;
+    }
+    rc = p->kind == WL_BYTES ? cli_parse_bytes(val, &v) : cli_parse_u64(val, &v);
+    if (rc != 0 || v < p->min || v > p->max) {
+        cli_usage_error(run_cmd, "bad value '%s' for %s's %s (%s, %llu to %llu)", val,
+                        o->wl->name, name, workload_kind_name(p->kind),
+                        (unsigned long long) p->min, (unsigned long long) p->max);
+    }
+    *workload_value(p, o->cfg) = v;
+}
+
+/* "k=v,..." into the workload's configuration; a first item without '='
+ * sets the workload's bare parameter, if it has one (trace:FILE). */
+static void
+run_parse_params(struct run_opts *o, char *list)
+{
+    char *item, *eq, *rest = list;
+    int   first = 1;
+
     while ((item = strsep(&rest, ",")) != NULL) {
         eq = strchr(item, '=');
+        if (first && eq == NULL && item[0] != '\0' && o->wl->bare != NULL) {
+            run_set_param(o, o->wl->bare, item);
+            first = 0;
+            continue;
+        }
+        first = 0;
         if (item[0] == '\0' || eq == NULL || eq == item) {
             cli_usage_error(run_cmd, "bad workload parameter '%s' in '%s' (expected k=v)",
                             item, o->workload_arg);
         }
         *eq = '\0';
-        p = workload_param(o->wl, item);
-        if (p == NULL) {
-            cli_usage_error(run_cmd, "workload %s has no parameter '%s'", o->wl->name,
-                            item);
-        }
-        if (p->kind == WL_SIZES) {
-            if (workload_set_sizes(p, o->cfg, eq + 1) != 0) {
-                cli_usage_error(run_cmd, "bad value for %s's %s: %s", o->wl->name, item,
-                                diag_last());
-            }
-            continue;
-        }
-        rc = p->kind == WL_BYTES ? cli_parse_bytes(eq + 1, &v) : cli_parse_u64(eq + 1, &v);
-        if (rc != 0 || v < p->min || v > p->max) {
-            cli_usage_error(run_cmd, "bad value '%s' for %s's %s (%s, %llu to %llu)", eq + 1,
-                            o->wl->name, item, workload_kind_name(p->kind),
-                            (unsigned long long) p->min, (unsigned long long) p->max);
-        }
-        *workload_value(p, o->cfg) = v;
+        run_set_param(o, item, eq + 1);
     }
 }
 
@@ -997,7 +1011,7 @@ run_json_params(FILE *f, const struct run_opts *o)
 {
     const struct wl_param *p;
     unsigned               i;
-    char                   val[64];
+    char                   val[WL_TEXT_MAX];
 
     fputs("  \"parameters\": {\n    \"alloc\": ", f);
     cli_json_string(f, o->ops->name);
@@ -1008,7 +1022,7 @@ run_json_params(FILE *f, const struct run_opts *o)
         p = &o->wl->params[i];
         fprintf(f, "%s\"%s\": ", i ? ", " : "", p->name);
         workload_format(p, o->cfg, val, sizeof(val));
-        if (p->kind == WL_SIZES) {
+        if (workload_kind_is_text(p->kind)) {
             cli_json_string(f, val);
         } else {
             fputs(val, f);
@@ -1197,6 +1211,7 @@ cmd_run(int argc, char **argv)
     }
     if (rc == 0 && o.wl->prepare && o.wl->prepare(o.cfg, o.seed, (unsigned) o.procs) != 0) {
         rc = cli_error("run: %s: %s", o.wl->name, diag_last());
+        run_unmake_out(r);              /* nothing ran: nothing to keep */
     }
     if (rc == 0) {
         fputs(run_ts_header, r->ts);

@@ -25,6 +25,7 @@ extern const struct workload wl_phase;
 extern const struct workload wl_lua_dict;
 extern const struct workload wl_limit_req;
 extern const struct workload wl_ssl_cache;
+extern const struct workload wl_trace;
 
 /* Listing order.  A new workload adds its table here. */
 static const struct workload *const workloads[] = {
@@ -39,6 +40,7 @@ static const struct workload *const workloads[] = {
     &wl_lua_dict,
     &wl_limit_req,
     &wl_ssl_cache,
+    &wl_trace,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -113,6 +115,115 @@ workload_set_sizes(const struct wl_param *p, void *cfg, const char *text)
     return sizes_parse(text, workload_dist(p, cfg));
 }
 
+const char *
+workload_text(const struct wl_param *p, const void *cfg)
+{
+    return (const char *) cfg + p->offset;
+}
+
+int
+workload_kind_is_text(enum wl_kind k)
+{
+    return k == WL_SIZES || k == WL_TEXT || k == WL_CHOICE;
+}
+
+/* The index of `word` in a WL_CHOICE's list (def_spec, '|'-separated), or
+ * -1. */
+static int
+workload_word(const struct wl_param *p, const char *word)
+{
+    const char *s = p->def_spec, *bar;
+    size_t      n = strlen(word);
+    int         i;
+
+    for (i = 0; s != NULL; i++) {
+        bar = strchr(s, '|');
+        if ((bar ? (size_t) (bar - s) : strlen(s)) == n && strncmp(s, word, n) == 0) {
+            return i;
+        }
+        s = bar ? bar + 1 : NULL;
+    }
+    return -1;
+}
+
+/* The words of a WL_CHOICE as a list for messages: "each, split". */
+static char *
+workload_words(const struct wl_param *p, char *buf, size_t n)
+{
+    size_t i, k = 0;
+
+    for (i = 0; p->def_spec[i] != '\0' && k + 3 < n; i++) {
+        if (p->def_spec[i] == '|') {
+            buf[k++] = ',';
+            buf[k++] = ' ';
+        } else {
+            buf[k++] = p->def_spec[i];
+        }
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+int
+workload_set_text(const struct wl_param *p, void *cfg, const char *text)
+{
+    size_t n = strlen(text);
+    char   words[256];
+    int    i;
+
+    switch (p->kind) {
+    case WL_SIZES:
+        return workload_set_sizes(p, cfg, text);
+    case WL_TEXT:
+        if (n == 0 || n >= WL_TEXT_MAX) {
+            if (n == 0) {
+                diag_set("the value is empty");
+            } else {
+                diag_set("a value of %zu bytes is longer than the %u that %s= holds", n,
+                         WL_TEXT_MAX - 1, p->name);
+            }
+            return -1;
+        }
+        memcpy((char *) cfg + p->offset, text, n + 1);
+        return 0;
+    case WL_CHOICE:
+        i = workload_word(p, text);
+        if (i < 0) {
+            diag_set("'%s' is not one of %s", text, workload_words(p, words, sizeof(words)));
+            return -1;
+        }
+        *workload_value(p, cfg) = (uint64_t) i;
+        return 0;
+    default:
+        diag_set("%s is a number, not text", p->name);
+        return -1;
+    }
+}
+
+int
+workload_check_given(const struct workload *w, const char *name, const void *cfg)
+{
+    const struct wl_param *p = workload_param(w, name);
+    char                   up[32];
+    size_t                 i;
+
+    if (p != NULL && workload_text(p, cfg)[0] != '\0') {
+        return 0;
+    }
+    for (i = 0; name[i] != '\0' && i + 1 < sizeof(up); i++) {
+        up[i] = name[i] >= 'a' && name[i] <= 'z' ? (char) (name[i] - 'a' + 'A') : name[i];
+    }
+    up[i] = '\0';
+    if (w->bare != NULL && strcmp(w->bare, name) == 0) {
+        diag_set("%s: %s is required (--workload %s:%s, or %s:%s=%s)", w->name, name,
+                 w->name, up, w->name, name, up);
+    } else {
+        diag_set("%s: %s is required (--workload %s:%s=%s)", w->name, name, w->name, name,
+                 up);
+    }
+    return -1;
+}
+
 void
 workload_defaults(const struct workload *w, void *cfg)
 {
@@ -126,10 +237,31 @@ workload_defaults(const struct workload *w, void *cfg)
             /* A default that does not parse is the table's bug: the
              * registry test parses every one. */
             (void) workload_set_sizes(p, cfg, p->def_spec);
+        } else if (p->kind == WL_TEXT) {
+            /* No default: the array stays "" (memset above). */
+            if (p->def_spec != NULL) {
+                (void) workload_set_text(p, cfg, p->def_spec);
+            }
         } else {
             *workload_value(p, cfg) = p->def;
         }
     }
+}
+
+/* Word i of a WL_CHOICE's list into buf ("" if there is none). */
+static char *
+workload_word_at(const struct wl_param *p, uint64_t i, char *buf, size_t n)
+{
+    const char *s = p->def_spec, *bar;
+
+    for (; s != NULL && i > 0; i--) {
+        bar = strchr(s, '|');
+        s = bar ? bar + 1 : NULL;
+    }
+    bar = s ? strchr(s, '|') : NULL;
+    snprintf(buf, n, "%.*s", s ? (int) (bar ? (size_t) (bar - s) : strlen(s)) : 0,
+             s ? s : "");
+    return buf;
 }
 
 char *
@@ -139,6 +271,10 @@ workload_format(const struct wl_param *p, const void *cfg, char *buf, size_t n)
         snprintf(buf, n, "%s", p->def_spec);
     } else if (p->kind == WL_SIZES) {
         sizes_spec(workload_dist_get(p, cfg), buf, n);
+    } else if (p->kind == WL_TEXT) {
+        snprintf(buf, n, "%s", cfg ? workload_text(p, cfg) : p->def_spec ? p->def_spec : "");
+    } else if (p->kind == WL_CHOICE) {
+        workload_word_at(p, cfg ? workload_get(p, cfg) : p->def, buf, n);
     } else {
         snprintf(buf, n, "%llu", (unsigned long long) (cfg ? workload_get(p, cfg) : p->def));
     }
@@ -154,6 +290,13 @@ workload_print_param(FILE *out, const struct wl_param *p)
     if (p->kind == WL_SIZES) {
         fprintf(out, "      %-16s %s (" SIZES_KINDS "): %s\n", def,
                 workload_kind_name(p->kind), p->help);
+    } else if (p->kind == WL_TEXT) {
+        fprintf(out, "      %-16s %s of at most %u bytes%s: %s\n", def,
+                workload_kind_name(p->kind), WL_TEXT_MAX - 1,
+                p->def_spec ? "" : ", required (no default)", p->help);
+    } else if (p->kind == WL_CHOICE) {
+        fprintf(out, "      %-16s %s, one of %s: %s\n", def, workload_kind_name(p->kind),
+                workload_words(p, val, sizeof(val)), p->help);
     } else {
         fprintf(out, "      %-16s %s, %llu to %llu: %s\n", def, workload_kind_name(p->kind),
                 (unsigned long long) p->min, (unsigned long long) p->max, p->help);
@@ -180,6 +323,8 @@ workload_kind_name(enum wl_kind k)
     case WL_BYTES:   return "bytes";
     case WL_PERCENT: return "percent";
     case WL_SIZES:   return "size distribution";
+    case WL_TEXT:    return "text";
+    case WL_CHOICE:  return "word";
     default:         return "count";
     }
 }

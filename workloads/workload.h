@@ -32,6 +32,14 @@
  * `pow2:8:4096`, `etc`, ...), parsed once by sizes_parse into a struct
  * size_dist inside the configuration, so that every workload draws its
  * sizes the same way and meta.json records the canonical spec.
+ *
+ * Text: a WL_TEXT parameter (a path, such as trace's `file`) is kept as
+ * characters in a char[WL_TEXT_MAX] array inside the configuration, not
+ * as a pointer, because the configuration is what the workers inherit and
+ * what meta.json records: the value travels with it whole.  A WL_CHOICE
+ * parameter is one word of a short list (trace's `mode=each|split`), kept
+ * as the word's index, so that a worker tests a number, the command line
+ * refuses any other word, and the listing and meta.json show the word.
  */
 #ifndef SHMBENCH_WORKLOAD_H
 #define SHMBENCH_WORKLOAD_H
@@ -104,12 +112,22 @@ enum wl_kind {
     WL_COUNT,                /* a decimal number */
     WL_BYTES,                /* a byte count, with the k/m/g suffixes */
     WL_PERCENT,              /* a decimal number 0..100 */
-    WL_SIZES                 /* a size distribution spec (sizes.h) */
+    WL_SIZES,                /* a size distribution spec (sizes.h) */
+    WL_TEXT,                 /* a string of at most WL_TEXT_MAX - 1 bytes */
+    WL_CHOICE                /* one word of a list */
 };
+
+/* The bytes of a WL_TEXT parameter's array, its terminating NUL included. */
+#define WL_TEXT_MAX 4096
 
 /* One parameter: `name=value` sets the uint64_t at `offset` in the
  * workload's configuration; for WL_SIZES the struct size_dist there,
- * parsed from the spec (def_spec by default; def, min and max unused). */
+ * parsed from the spec (def_spec by default; def, min and max unused);
+ * for WL_TEXT the char[WL_TEXT_MAX] there (def_spec by default; NULL: no
+ * default, the parameter is required, as the workload's check() says);
+ * for WL_CHOICE the uint64_t there, the index of one of the words that
+ * def_spec lists separated by '|' ("each|split"; def is the default's
+ * index; min and max unused). */
 struct wl_param {
     const char  *name;
     enum wl_kind kind;
@@ -131,6 +149,10 @@ struct workload {
     const struct wl_param *params;
     unsigned               nparams;
     size_t                 cfg_size;    /* bytes of its configuration struct */
+
+    /* Optional: the parameter that a first value without '=' sets, so that
+     * `trace:FILE` means `trace:file=FILE`; NULL: none. */
+    const char            *bare;
 
     /* Optional: cross-parameter rules (min <= max); 0 or -1 with a diag
      * message naming the parameters. */
@@ -297,7 +319,7 @@ const struct wl_param *workload_param(const struct workload *w, const char *name
 /* Fill cfg (cfg_size bytes) with every parameter's default. */
 void workload_defaults(const struct workload *w, void *cfg);
 
-/* The value of parameter p (not WL_SIZES) in cfg. */
+/* The value of parameter p (a number or a WL_CHOICE) in cfg. */
 uint64_t *workload_value(const struct wl_param *p, void *cfg);
 uint64_t  workload_get(const struct wl_param *p, const void *cfg);
 
@@ -310,8 +332,27 @@ const struct size_dist *workload_dist_get(const struct wl_param *p, const void *
  * the command line's to parse (its own number grammar). */
 int workload_set_sizes(const struct wl_param *p, void *cfg, const char *text);
 
-/* Parameter p's value in cfg as text ("1000", "uniform:8:2048"), its
- * default if cfg is NULL, into buf of n bytes; returns buf. */
+/* The string of a WL_TEXT parameter p in cfg ("" if not given). */
+const char *workload_text(const struct wl_param *p, const void *cfg);
+
+/* Whether values of kind k are text that workload_set_text parses (a size
+ * distribution, a string, a word), not numbers: what the command line
+ * hands over as it is, and what meta.json writes as a JSON string. */
+int workload_kind_is_text(enum wl_kind k);
+
+/* Set parameter p (workload_kind_is_text) in cfg from its text: 0, or -1
+ * with a diag message (cfg untouched): sizes_parse's, a string longer than
+ * WL_TEXT_MAX - 1 bytes or empty, a word not in the list (naming them). */
+int workload_set_text(const struct wl_param *p, void *cfg, const char *text);
+
+/* For a workload's check(): 0 if the WL_TEXT parameter `name` of workload
+ * w has a value in cfg, else -1 with a diag message saying how to give
+ * it (as `W:VALUE` where it is w's bare parameter). */
+int workload_check_given(const struct workload *w, const char *name, const void *cfg);
+
+/* Parameter p's value in cfg as text ("1000", "uniform:8:2048", a path,
+ * a word), its default if cfg is NULL ("" for a text without one), into
+ * buf of n bytes (WL_TEXT_MAX holds any); returns buf. */
 char *workload_format(const struct wl_param *p, const void *cfg, char *buf, size_t n);
 
 /* The listing line of parameter p (`list --workloads`, `run --help`):
@@ -324,7 +365,7 @@ void workload_print_param(FILE *out, const struct wl_param *p);
  * and its parameter `name`. */
 int workload_check_sizes(const char *wl, const char *name, const struct size_dist *d);
 
-/* A parameter's kind as a word ("count", "bytes", "percent"). */
+/* A parameter's kind as a word ("count", "bytes", "percent", "text"). */
 const char *workload_kind_name(enum wl_kind k);
 
 /* The seed of worker w's own generator, from the run's seed: every worker
