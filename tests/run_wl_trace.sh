@@ -79,8 +79,12 @@ for a in slab tlsf glibc; do
             grep -q "\"workload_params\": {\"file\": \"$TR\", \"mode\": \"$m\", \"passes\": 1}" \
                 "$T/$n/meta.json"
             ok $? "$n: meta.json's workload_params"
-            [ "$(grep -c "^trace: worker .*: 1 pass of its .* ($m) finished" "$T/$n.err")" = $p ]
-            ok $? "$n: not one pass line per worker: $(cat "$T/$n.err")"
+            w=0
+            while [ $w -lt $p ]; do
+                [ "$(ctr "$T/$n" $w workload passes)" = 1 ]
+                ok $? "$n: worker $w did not finish one pass: $(cat "$T/$n/counters.csv")"
+                w=$((w + 1))
+            done
         done
     done
     # split: the two workers' shares make the trace
@@ -99,7 +103,8 @@ for a in slab tlsf glibc; do
             t=$(($(col "$T/$n/runs.csv" $w ops) + $(col "$T/$n/runs.csv" $w fails)))
             [ "$t" = 10000 ]; ok $? "$n: worker $w tried $t ops, not 10000"
         done
-        grep -q "^trace: worker 0: [2-9] passes" "$T/$n.err"; ok $? "$n: passes: $(cat "$T/$n.err")"
+        [ "$(ctr "$T/$n" 0 workload passes)" -ge 2 ]
+        ok $? "$n: passes: $(cat "$T/$n/counters.csv")"
     done
 done
 # By time, every allocator of the three.
@@ -173,5 +178,5 @@ for p in "file= .*required" "mode=each .*each, split" "passes=0 "; do
     grep -q "^      $p" "$T/list"; ok $? "list --workloads does not give $p"
 done
 
-echo "run_wl_trace: $CHECKS checks, $FAILS failed"
-[ "$FAILS" = 0 ]
+echo "run_wl_trace: $checks checks, $fails failed"
+[ "$fails" = 0 ]

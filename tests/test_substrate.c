@@ -46,7 +46,7 @@ test_diag(void)
     unsigned long n;
     pthread_t     t;
     void         *ret = NULL;
-    char          big[1000], buf[128];
+    char          big[DIAG_MAX + 500], buf[128];
     FILE         *f;
 
     diag_clear();
@@ -61,8 +61,13 @@ test_diag(void)
     memset(big, 'm', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     diag_set("%s", big);
-    CHECK(strlen(diag_last()) == 511 && strncmp(diag_last(), big, 511) == 0,
+    CHECK(strlen(diag_last()) == DIAG_MAX - 1 && strncmp(diag_last(), big, DIAG_MAX - 1) == 0,
           "a long message kept %zu bytes", strlen(diag_last()));
+    diag_set("inner %d", 1);
+    diag_set("outer: %s", diag_last());
+    diag_set("outermost: %s (%d)", diag_last(), 2);
+    CHECK(strcmp(diag_last(), "outermost: outer: inner 1 (2)") == 0,
+          "a message quoting the last one: \"%s\"", diag_last());
 
     f = tmpfile();
     {

@@ -32,8 +32,8 @@
  * ops; blocks live then stay allocated and are recounted from the table.
  * So passes=1 is exactly one replay, leaving the zone as `replay` would.
  *
- * At its end each worker prints one line on stderr: the passes it finished
- * and its share of the trace.
+ * Its own counts (counters.csv): the passes each worker finished, its
+ * share of the trace (ops per pass) and how far into the next pass it got.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +41,9 @@
 #include "substrate/diag.h"
 #include "trace.h"
 #include "workload.h"
+
+/* Its counts, in the order of trace_wl_extra. */
+enum { TRACE_WL_PASSES, TRACE_WL_SHARE, TRACE_WL_NEXT };
 
 /* mode=: the index of the word in the parameter's list. */
 enum trace_wl_mode {
@@ -264,7 +267,6 @@ trace_wl_loop(struct wl_ctx *c, struct trace_wl_worker *me)
 static int
 trace_wl_run(struct wl_ctx *c)
 {
-    const struct trace_wl_cfg *cf = c->cfg;
     struct trace_wl_worker     me = { 0 };
     uint64_t                   blocks = 0, bytes = 0;
     size_t                     s;
@@ -282,14 +284,15 @@ trace_wl_run(struct wl_ctx *c)
         bytes += me.tab[s].p != NULL ? me.tab[s].size : 0;
     }
     wl_recount(c, blocks, bytes);
-    fprintf(stderr, "trace: worker %u: %llu pass%s of its %zu ops of %s (%s) finished, "
-            "%zu ops into the next\n", c->worker, (unsigned long long) me.passes,
-            me.passes == 1 ? "" : "es", me.n, cf->t.path,
-            cf->mode == TRACE_WL_SPLIT ? "split" : "each", me.next < me.n ? me.next : 0);
+    wl_add(&c->cnt->extra[TRACE_WL_PASSES], me.passes);
+    wl_add(&c->cnt->extra[TRACE_WL_SHARE], me.n);
+    wl_add(&c->cnt->extra[TRACE_WL_NEXT], me.next < me.n ? me.next : 0);
     free(me.tab);
     free(me.mine);
     return rc;
 }
+
+static const char *const trace_wl_extra[] = { "passes", "share_ops", "next_ops" };
 
 const struct workload wl_trace = {
     .name = "trace",
@@ -303,4 +306,6 @@ const struct workload wl_trace = {
     .prepare = trace_wl_prepare,
     .release = trace_wl_release,
     .run = trace_wl_run,
+    .extra = trace_wl_extra,
+    .nextra = sizeof(trace_wl_extra) / sizeof(trace_wl_extra[0]),
 };

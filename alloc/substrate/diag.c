@@ -5,13 +5,21 @@
 
 #include <stdio.h>
 
-static _Thread_local char diag_buf[512];
+#include <string.h>
+
+static _Thread_local char diag_buf[DIAG_MAX];
 static _Thread_local unsigned long diag_n;
 
+/* Formatted aside first, then copied: a message that quotes the last one
+ * (diag_set("x: %s", diag_last()), the usual way to add context) reads the
+ * buffer this writes. */
 void
 diag_vset(const char *fmt, va_list ap)
 {
-    vsnprintf(diag_buf, sizeof(diag_buf), fmt, ap);
+    char msg[DIAG_MAX];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    memcpy(diag_buf, msg, strlen(msg) + 1);
     diag_n++;
 }
 

@@ -13,7 +13,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-/* Record a message (printf format), replacing the previous one. */
+/* A message keeps at most DIAG_MAX - 1 bytes (longer ones are cut). */
+#define DIAG_MAX 1024
+
+/* Record a message (printf format), replacing the previous one.  The
+ * arguments may quote the last message (diag_set("x: %s", diag_last())). */
 void diag_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Same, from a va_list. */
