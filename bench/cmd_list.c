@@ -44,6 +44,8 @@ cli_print_workloads(FILE *out)
             workload_print_param(out, &all[i]->params[k]);
         }
     }
+    fputs("\nsize distributions (a sizes= value; docs/sizes.md):\n", out);
+    fputs(sizes_help, out);
 }
 
 int

@@ -360,8 +360,8 @@ char *workload_format(const struct wl_param *p, const void *cfg, char *buf, size
 void workload_print_param(FILE *out, const struct wl_param *p);
 
 /* For a workload's check(): 0 if every size d draws fits a request of
- * 1 to UINT32_MAX bytes (etc's unbounded tail aside: its draws are cut
- * at UINT32_MAX), else -1 with a diag message naming the workload `wl`
+ * 1 to UINT32_MAX bytes (the unbounded tails of etc and twitter aside:
+ * their draws are cut at UINT32_MAX), else -1 with a diag message naming the workload `wl`
  * and its parameter `name`. */
 int workload_check_sizes(const char *wl, const char *name, const struct size_dist *d);
 
