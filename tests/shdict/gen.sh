@@ -73,3 +73,20 @@ BEGIN {
         printf "get L%d\n", r
     }
 }' > "$dir/calcification.script"
+
+# calcification-1m: the figures docs/shdict.md gives for a 1 MiB dict.
+awk 'BEGIN {
+    print "# calcification-1m: 8095 items of 128 bytes fill a 1 MiB dict; a one-page"
+    print "# value then fails twice (the first 30 victims share a page with the"
+    print "# header, the next 30 leave three items on theirs) and is stored on the"
+    print "# third try, after 63 evictions in all (docs/shdict.md)."
+    print "# written by gen.sh"
+    print "# zone-size 1m"
+    for (i = 1; i <= 8095; i++) {
+        printf "set s%05d 50\n", i
+    }
+    print "set big 3000"
+    print "set big 3000"
+    print "set big 3000"
+    print "get big"
+}' > "$dir/calcification-1m.script"
