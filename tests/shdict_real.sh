@@ -213,9 +213,10 @@ sim_derived() {
     fi
 }
 
-# Every script of tests/shdict on the other allocators a dict can use at
-# these sizes: it runs to the end, one line per command, and the dict and
-# the zone pass their checks at the end (the command fails otherwise).
+# Every script of tests/shdict on the other allocators: it runs to the
+# end, one line per command, and the dict and the zone pass their checks
+# at the end (the command fails otherwise), or the zone is too small for
+# the allocator and the dict, which the command says before any output.
 sim_others() {
     for s in "$HERE"/shdict/*.script; do
         z=$(zone_size "$s")
@@ -224,6 +225,10 @@ sim_others() {
             "$SHMBENCH" list | grep -q "^$a " || continue
             checks=$((checks + 1))
             if ! "$SHMBENCH" shdict "$s" --alloc $a --zone-size "$z" > "$T/out" 2> "$T/err"; then
+                # a zone too small for the allocator's own structures is
+                # its geometry, said as such (tiny's 12k on lfslab)
+                grep -q -e 'cannot hold the dict' -e 'is too small for' "$T/err" \
+                    && [ ! -s "$T/out" ] && continue
                 fail "$(basename "$s") on $a: $(cat "$T/err")"
             elif [ "$(wc -l < "$T/out")" != "$n" ]; then
                 fail "$(basename "$s") on $a: $(wc -l < "$T/out") lines for $n commands"

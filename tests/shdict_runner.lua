@@ -96,13 +96,8 @@ local function run(op, a)
         local ok, err = dict:delete(a[1])
         return ok == true, err, false, ""
     elseif op == "get" then
+        -- no flags are ever set, so a found value comes alone
         local v, err = dict:get(a[1])
-        if v == nil then
-            -- without flags get returns the value alone; a second value
-            -- is an error only when the first is nil
-        else
-            err = nil
-        end
         return err == nil, err, false,
                ',"found":' .. json_bool(v ~= nil) .. ',"vlen":' .. json_int(vlen_of(v))
     elseif op == "incr" then
@@ -110,8 +105,10 @@ local function run(op, a)
         local v, err, forcible = dict:incr(a[1], tonumber(a[2]), init)
         return v ~= nil, err, forcible == true, ',"value":' .. json_int(v)
     elseif op == "lpush" or op == "rpush" then
+        -- the new length, or nil (no element) or false (no head) and err
         local n, err = dict[op](dict, a[1], filler(tonumber(a[2])))
-        return n ~= nil and n ~= false, err, false, ',"len":' .. json_int(n or nil)
+        local len = type(n) == "number" and n or nil
+        return len ~= nil, err, false, ',"len":' .. json_int(len)
     elseif op == "lpop" or op == "rpop" then
         local v, err = dict[op](dict, a[1])
         return err == nil, err, false,
