@@ -75,6 +75,12 @@ real_part() {
             continue
         fi
         ok=1
+        checks=$((checks + 1))
+        cmds=$(grep -c -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$s")
+        if [ "$(wc -l < "$T/$name.real")" != "$cmds" ]; then
+            fail "$name: nginx printed $(wc -l < "$T/$name.real") lines for $cmds commands"
+            ok=0
+        fi
         for a in slab nginx; do
             [ $a = nginx ] && [ $have_nginx = 0 ] && continue
             checks=$((checks + 1))
