@@ -26,6 +26,9 @@ PART=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/shdict_real.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# a signal (ctest's timeout, a closed pipe) becomes an exit, so that the
+# EXIT trap, which nginx_real_start extends to stop nginx, runs
+trap 'exit 1' HUP INT PIPE TERM
 . "$HERE/cli_lib.sh"
 . "$HERE/nginx_real.sh"
 
