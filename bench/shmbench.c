@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace", 1 },
     { "run",    cmd_run,    cmd_run_help,    "one workload in forked workers, results to a directory", 0 },
     { "micro",  cmd_micro,  cmd_micro_help,  "the google-benchmark micro suite, results to a directory", 0 },
+    { "shdict", cmd_shdict, cmd_shdict_help, "a script of lua_shared_dict commands over an allocator", 0 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
