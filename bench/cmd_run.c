@@ -39,28 +39,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "master.h"
+#include "meta.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 #include "workload.h"
-
-#ifndef SHMBENCH_SOURCE_DIR
-#define SHMBENCH_SOURCE_DIR ""
-#endif
-#ifndef SHMBENCH_GIT_REVISION
-#define SHMBENCH_GIT_REVISION "unknown"
-#endif
-#ifndef SHMBENCH_COMPILER
-#define SHMBENCH_COMPILER "unknown"
-#endif
-#ifndef SHMBENCH_C_FLAGS
-#define SHMBENCH_C_FLAGS ""
-#endif
 
 static const char run_cmd[] = "run";
 
@@ -389,29 +376,6 @@ run_refuse(const struct run_opts *o)
 
 /* ---- the result directory ---- */
 
-/* mkdir -p; 0 or the exit status (printed). */
-static int
-run_mkdirs(const char *path)
-{
-    char   buf[4096];
-    size_t i, n = strlen(path);
-
-    if (n >= sizeof(buf)) {
-        return cli_error("run: --out path is too long");
-    }
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            buf[i] = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                return cli_error("run: mkdir %s: %s", buf, strerror(errno));
-            }
-            buf[i] = path[i];
-        }
-    }
-    return 0;
-}
-
 /* The directory: --out, or results/runs/<date>-<alloc>-<workload>-<n>, the
  * first n not taken. */
 static int
@@ -426,7 +390,7 @@ run_make_out(struct run_state *r)
             return cli_error("run: --out path is too long");
         }
         r->made_out = stat(r->out, &st) != 0;
-        if (run_mkdirs(r->out) != 0) {
+        if (meta_mkdirs(run_cmd, r->out) != 0) {
             return CLI_EXIT_FAIL;
         }
         if (stat(r->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -434,7 +398,7 @@ run_make_out(struct run_state *r)
         }
         return 0;
     }
-    if (run_mkdirs("results/runs") != 0) {
+    if (meta_mkdirs(run_cmd, "results/runs") != 0) {
         return CLI_EXIT_FAIL;
     }
     for (n = 1; n < 100000; n++) {
@@ -1055,130 +1019,6 @@ run_print_extra(const struct run_state *r, const struct wl_counters *all)
 
 /* ---- meta.json ---- */
 
-/* The first line of a command's output, or "" (trailing newline cut). */
-static void
-run_popen_line(const char *cmd, char *buf, size_t len)
-{
-    FILE  *p = popen(cmd, "r");
-    size_t n;
-
-    buf[0] = '\0';
-    if (p == NULL) {
-        return;
-    }
-    if (fgets(buf, (int) len, p) == NULL) {
-        buf[0] = '\0';
-    }
-    pclose(p);
-    n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
-        buf[--n] = '\0';
-    }
-}
-
-/* s into buf of len bytes, cut if need be. */
-static void
-run_copy(char *buf, size_t len, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n >= len) {
-        n = len - 1;
-    }
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-}
-
-/* The value of the first line starting with key in file, after ':' (key
- * NULL: the first line). */
-static void
-run_file_field(const char *path, const char *key, char *buf, size_t len)
-{
-    FILE  *f = fopen(path, "r");
-    char   line[512], *v;
-    size_t n;
-
-    buf[0] = '\0';
-    while (f && fgets(line, sizeof(line), f) != NULL) {
-        if (key == NULL) {
-            run_copy(buf, len, line);
-            break;
-        }
-        if (strncmp(line, key, strlen(key)) == 0 && (v = strchr(line, ':')) != NULL) {
-            for (v++; *v == ' ' || *v == '\t'; v++) {
-            }
-            run_copy(buf, len, v);
-            break;
-        }
-    }
-    if (f) {
-        fclose(f);
-    }
-    n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) {
-        buf[--n] = '\0';
-    }
-}
-
-/* "git": the revision now, from the source directory, else the one built. */
-static void
-run_json_git(FILE *f)
-{
-    char cmd[4400], rev[128], dirty[256];
-    int  live;
-
-    snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse HEAD 2>/dev/null", SHMBENCH_SOURCE_DIR);
-    run_popen_line(SHMBENCH_SOURCE_DIR[0] && !strchr(SHMBENCH_SOURCE_DIR, '\'') ? cmd
-                   : "true", rev, sizeof(rev));
-    live = strlen(rev) == 40;
-    if (live) {
-        snprintf(cmd, sizeof(cmd), "git -C '%s' status --porcelain --untracked-files=no "
-                 "2>/dev/null | head -1", SHMBENCH_SOURCE_DIR);
-        run_popen_line(cmd, dirty, sizeof(dirty));
-    }
-    fputs("  \"git\": {\"revision\": ", f);
-    cli_json_string(f, live ? rev : SHMBENCH_GIT_REVISION);
-    fprintf(f, ", \"dirty\": %s, \"from\": \"%s\"},\n",
-            live ? (dirty[0] ? "true" : "false") : "null", live ? "source" : "build");
-}
-
-static void
-run_json_machine(FILE *f)
-{
-    struct utsname u;
-    char           kernel[600], cpu[256], gov[64], mhz[64];
-    double         load[3] = { 0, 0, 0 };
-    int            nload = getloadavg(load, 3);
-
-    if (uname(&u) == 0) {
-        snprintf(kernel, sizeof(kernel), "%s %s %s %s", u.sysname, u.release, u.version,
-                 u.machine);
-    } else {
-        kernel[0] = '\0';
-    }
-    run_file_field("/proc/cpuinfo", "model name", cpu, sizeof(cpu));
-    run_file_field("/proc/cpuinfo", "cpu MHz", mhz, sizeof(mhz));
-    run_file_field("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", NULL, gov,
-                   sizeof(gov));
-    fputs("  \"compiler\": ", f);
-    cli_json_string(f, SHMBENCH_COMPILER);
-    fputs(",\n  \"c_flags\": ", f);
-    cli_json_string(f, SHMBENCH_C_FLAGS);
-    fputs(",\n  \"kernel\": ", f);
-    cli_json_string(f, kernel);
-    fputs(",\n  \"cpu_model\": ", f);
-    cli_json_string(f, cpu);
-    fputs(",\n  \"cpu_mhz\": ", f);
-    cli_json_string(f, mhz);
-    fprintf(f, ",\n  \"cores\": %ld,\n  \"governor\": ", sysconf(_SC_NPROCESSORS_ONLN));
-    cli_json_string(f, gov[0] ? gov : "unknown");
-    if (nload == 3) {
-        fprintf(f, ",\n  \"loadavg\": [%.2f, %.2f, %.2f],\n", load[0], load[1], load[2]);
-    } else {
-        fputs(",\n  \"loadavg\": null,\n", f);
-    }
-}
-
 static void
 run_json_params(FILE *f, const struct run_opts *o)
 {
@@ -1269,8 +1109,8 @@ run_write_meta(struct run_state *r)
         cli_json_string(f, o->argv[i]);
     }
     fputs("],\n", f);
-    run_json_git(f);
-    run_json_machine(f);
+    meta_json_git(f);
+    meta_json_machine(f);
     fputs("  \"date\": ", f);
     cli_json_string(f, r->date);
     fputs(",\n", f);

@@ -1,0 +1,31 @@
+/*
+ * meta: what every result directory's meta.json says about where it was
+ * made, and the directory itself.
+ *
+ * A figure is worth only as much as what is known of the machine and the
+ * build that produced it, so every command that writes results (`run`,
+ * `micro`) records the same fields, written here once: the git revision
+ * (asked of the source tree at run time, the configure-time one when git
+ * cannot answer), the compiler and its flags, the kernel, the CPU, the
+ * frequency governor and the load.  docs/results.md names each field.
+ *
+ * The writers emit object members, not a whole object: each line ends with
+ * ",\n", so a command writes its own opening brace and fields around them.
+ */
+#ifndef SHMBENCH_META_H
+#define SHMBENCH_META_H
+
+#include <stdio.h>
+
+/* The "git" member: {"revision", "dirty", "from": "source"|"build"}. */
+void meta_json_git(FILE *f);
+
+/* The members "compiler", "c_flags", "kernel", "cpu_model", "cpu_mhz",
+ * "cores", "governor" and "loadavg". */
+void meta_json_machine(FILE *f);
+
+/* mkdir -p PATH for command WHO; 0, or the exit status after printing
+ * `shmbench: WHO: ...`. */
+int meta_mkdirs(const char *who, const char *path);
+
+#endif
