@@ -125,16 +125,18 @@ compare_only_alloc(const struct compare_side *x)
 
 /* The verdict in hyperfine's words, from the throughput ratio. */
 static void
-compare_verdict(struct compare_match *mt, const char *na, const char *nb, const char *spec,
-    unsigned procs)
+compare_verdict(struct compare_match *mt, const char *na, const char *nb, const char *alloc,
+    const char *spec, unsigned procs)
 {
     double r = mt->ratio[0], f, e = NAN;
     int    faster = r >= 1;
-    char   pm[64] = "";
+    char   pm[64] = "", what[1100];
 
+    /* what was compared: the allocator too when the sides are directories */
+    snprintf(what, sizeof(what), "%s%s%s p%u", alloc ? alloc : "", alloc ? " " : "", spec,
+             procs);
     if (!mt->known[0]) {
-        snprintf(mt->verdict, sizeof(mt->verdict), "%s p%u: no throughput to compare",
-                 spec, procs);
+        snprintf(mt->verdict, sizeof(mt->verdict), "%s: no throughput to compare", what);
         return;
     }
     f = faster ? r : 1 / r;
@@ -142,8 +144,8 @@ compare_verdict(struct compare_match *mt, const char *na, const char *nb, const 
         e = faster ? (mt->hi[0] - mt->lo[0]) / 2 : (1 / mt->lo[0] - 1 / mt->hi[0]) / 2;
         snprintf(pm, sizeof(pm), " ± %.2f", e);
     }
-    snprintf(mt->verdict, sizeof(mt->verdict), "%s p%u: %s ran %.2f%s times %s than %s", spec,
-             procs, nb, f, pm, faster ? "faster" : "slower", na);
+    snprintf(mt->verdict, sizeof(mt->verdict), "%s: %s ran %.2f%s times %s than %s", what, nb, f,
+             pm, faster ? "faster" : "slower", na);
 }
 
 static int
@@ -335,7 +337,8 @@ compare_all(const struct compare_side *A, const struct compare_side *B, int by_a
             free(va);
             return -1;
         }
-        compare_verdict(&mt[n], na, nb, A->res[i].spec, A->s.runs[i].procs);
+        compare_verdict(&mt[n], na, nb, by_alloc ? A->s.runs[i].alloc : NULL, A->res[i].spec,
+                        A->s.runs[i].procs);
         n++;
     }
     free(va);

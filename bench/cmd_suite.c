@@ -635,6 +635,9 @@ cmd_suite(int argc, char **argv)
     strftime(c.date, sizeof(c.date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     rc = o.resume ? suite_from_resume(&s, o.resume) : suite_find(&s, o.what);
     if (rc == 0 && suite_parse(&s, s.file, s.text) != 0) {
+        if (strncmp(diag_last(), "suite: ", 7) == 0) {     /* --alloc, --procs */
+            cli_usage_error(suite_cmd, "%s", diag_last());
+        }
         cli_error("%s", diag_last());
         rc = CLI_EXIT_USAGE;
     }
