@@ -348,11 +348,19 @@ suite_check_lines(const struct suite_state_run *c)
 /* ---- the suite directory ---- */
 
 static int
-suite_make_dirs(struct suite_state_run *c, const char *out)
+suite_make_dirs(struct suite_state_run *c, const char *out, int resume)
 {
-    char     path[PATH_MAX + 32];
-    unsigned n;
+    char        path[PATH_MAX + 32];
+    unsigned    n;
+    struct stat st;
 
+    if (out && !resume) {
+        snprintf(path, sizeof(path), "%s/suite.json", out);
+        if (stat(path, &st) == 0) {
+            return cli_error("suite: %s holds a suite already: --resume %s finishes it, "
+                             "or give another --out", out, out);
+        }
+    }
     if (out) {
         snprintf(path, sizeof(path), "%s", out);
         if (meta_mkdirs(suite_cmd, path) != 0) {
@@ -648,7 +656,7 @@ cmd_suite(int argc, char **argv)
         rc = suite_check_lines(&c);
     }
     if (rc == 0) {
-        rc = suite_make_dirs(&c, o.resume ? o.resume : o.out);
+        rc = suite_make_dirs(&c, o.resume ? o.resume : o.out, o.resume != NULL);
     }
     if (rc == 0 && (order = suite_order(&s)) == NULL) {
         rc = cli_error("suite: out of memory");

@@ -174,6 +174,8 @@ run)
         "$B" suite quick --resume "$T/s"
     expect 2 "shmbench: bad --format 'xml' (md, csv or json) (see 'shmbench suite --help')" \
         "$B" suite quick --format xml
+    expect 1 "shmbench: suite: $T/s holds a suite already: --resume $T/s finishes it, or give another --out" \
+        "$B" suite "$TINY" --out "$T/s"
     expect 2 "shmbench: merge needs OUT (and the directories to join into it) (see 'shmbench merge --help')" \
         "$B" merge
     expect 1 "shmbench: merge: $T/nothing is neither a suite directory (suite.json) nor a run directory (meta.json)" \
