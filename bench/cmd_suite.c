@@ -270,8 +270,8 @@ suite_spawn(char **argv, int fd)
     return st;
 }
 
-/* The first line `shmbench run ARGS` writes on stderr, into line; its exit
- * status (-1: it could not be run). */
+/* The first line (warnings aside) that `shmbench run ARGS --procs 0`
+ * writes on stderr, into line; its exit status (-1: it could not be run). */
 static int
 suite_ask_run(const char *bin, char **args, size_t nargs, const char *spec, char *line,
     size_t len)
@@ -324,9 +324,11 @@ suite_check_lines(const struct suite_state_run *c)
     char                want[1024], got[1024];
     size_t              i;
     unsigned            last = 0;
-    int                 st;
 
-    if (suite_ask_run(c->bin, NULL, 0, NULL, want, sizeof(want)) != CLI_EXIT_USAGE) {
+    /* only the message counts, not the status: a sanitizer's leak report at
+     * the usage error's exit() changes the status of a correct line */
+    suite_ask_run(c->bin, NULL, 0, NULL, want, sizeof(want));
+    if (strncmp(want, "shmbench: ", 10) != 0) {
         return cli_error("suite: cannot ask %s run about the suite's lines", c->bin);
     }
     for (i = 0; i < s->nruns; i++) {
@@ -334,9 +336,9 @@ suite_check_lines(const struct suite_state_run *c)
             continue;
         }
         last = s->runs[i].line;
-        st = suite_ask_run(c->bin, s->runs[i].args, s->runs[i].nargs, s->runs[i].spec, got,
-                           sizeof(got));
-        if (st != CLI_EXIT_USAGE || strcmp(got, want) != 0) {
+        suite_ask_run(c->bin, s->runs[i].args, s->runs[i].nargs, s->runs[i].spec, got,
+                      sizeof(got));
+        if (strcmp(got, want) != 0) {
             cli_error("%s:%u: %s", s->file, last, strncmp(got, "shmbench: ", 10) == 0
                       ? got + 10 : "'shmbench run' does not take these options");
             return CLI_EXIT_USAGE;
