@@ -25,9 +25,9 @@ static const struct command commands[] = {
     { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators", 0 },
     { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace", 1 },
     { "run",    cmd_run,    cmd_run_help,    "one workload in forked workers, results to a directory", 0 },
-    { "suite",  cmd_suite,  cmd_suite_help,  "a matrix of runs from a suite file, with a summary", 0 },
-    { "merge",  cmd_merge,  cmd_merge_help,  "join run and suite directories into one suite", 0 },
-    { "compare", cmd_compare, cmd_compare_help, "ratios of two run or suite directories, B/A", 0 },
+    { "suite",  cmd_suite,  cmd_suite_help,  "the runs of a suite file, summarised", 0 },
+    { "merge",  cmd_merge,  cmd_merge_help,  "run and suite directories joined into one", 0 },
+    { "compare", cmd_compare, cmd_compare_help, "B/A ratios of two result directories", 0 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -8,7 +8,8 @@
 #             file's order, every median equal to the median of the runs'
 #             runs.csv `all` rows (recomputed here in Python) inside its
 #             interval, the refused combination (fill on glibc) as refused
-#             rows with empty figures; suite.json parses with every run's
+#             rows with empty figures; a progress line per run (rewritten
+#             in place on a terminal); suite.json parses with every run's
 #             state; --format json parses; merge of the suite's directory
 #             into a new one gives the same summary.csv byte for byte;
 #             --resume after one run's directory is deleted makes that run
@@ -114,6 +115,18 @@ run)
     grep -q '^\[16/16\] glibc fill p2 r2 \.\.\. .* s, ETA 0:00 refused: run: ' "$T/err"
     ok $? "no progress line for the last run: $(tail -2 "$T/err")"
     summary_ok "$T/s"
+    [ "$(grep -c '^\[[0-9]*/16\] ' "$T/err")" = 16 ]; ok $? "not a progress line per run"
+
+    # On a terminal the progress line is rewritten in place (refusals keep theirs).
+    if command -v script >/dev/null 2>&1; then
+        script -qc "'$B' suite '$TINY' --out '$T/tty'" /dev/null > "$T/tty.out" 2>&1
+        grep -q "$(printf '\r\033')\[K\[16/16\] glibc fill p2 r2 \.\.\." "$T/tty.out"
+        ok $? "no progress rewritten in place on a terminal: $(tail -c 300 "$T/tty.out")"
+        [ "$(grep -c 'refused: run:' "$T/tty.out")" = 4 ]
+        ok $? "a terminal does not keep the 4 refusals' lines"
+    else
+        echo "skip: no script(1) to give suite a terminal"
+    fi
 
     "$B" merge "$T/m" "$T/s" > /dev/null 2> "$T/err"
     ok $? "merge of the suite exited $?: $(cat "$T/err")"
