@@ -11,7 +11,8 @@
 #             rows with empty figures; a progress line per run (rewritten
 #             in place on a terminal); suite.json parses with every run's
 #             state; --format json parses; merge of the suite's directory
-#             into a new one gives the same summary.csv byte for byte;
+#             into a new one gives the same summary.csv byte for byte, a
+#             second merge of it is refused (the runs are there already);
 #             --resume after one run's directory is deleted makes that run
 #             again and leaves every done run as it was; malformed lines
 #             and bad options exit 2 with FILE:LINE or the usage message,
@@ -133,6 +134,19 @@ run)
     cmp -s "$T/s/summary.csv" "$T/m/summary.csv"
     ok $? "merge's summary.csv differs from the suite's"
     [ -f "$T/m/runs/L8-slab-churn-p2-r2/meta.json" ]; ok $? "merge copied no run"
+    expect 1 "shmbench: merge: run L8-slab-churn-p1-r1 is in $T/m and in $T/s: remove one of them" \
+        "$B" merge "$T/m" "$T/s"
+    expect 2 "shmbench: $T/s/runs/L8-slab-churn-p1-r1 is a run directory: OUT must be a suite directory (new or made by suite or merge) (see 'shmbench merge --help')" \
+        "$B" merge "$T/s/runs/L8-slab-churn-p1-r1" "$T/s"
+    expect 1 "shmbench: compare: $T/s/runs/L8-slab-churn-p1-r1 and $T/s/runs/L9-slab-fill-p1-r1 have no run in common (allocator, workload spec and procs)" \
+        "$B" compare "$T/s/runs/L8-slab-churn-p1-r1" "$T/s/runs/L9-slab-fill-p1-r1"
+    for args in "help suite" "suite --help" "merge -h" "compare --help"; do
+        # shellcheck disable=SC2086
+        "$B" $args > "$T/out" 2> "$T/err"
+        ok $? "'shmbench $args' failed"
+        grep -q "^usage: shmbench ${args%% -*}" "$T/out" || grep -q "^usage: shmbench ${args#help }" "$T/out"
+        ok $? "'shmbench $args' printed no usage: $(head -1 "$T/out")"
+    done
 
     victim=L8-slab-churn-p2-r1
     for d in "$T"/s/runs/*; do
