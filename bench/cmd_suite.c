@@ -609,9 +609,14 @@ suite_from_resume(struct suite *s, const char *dir)
     struct suite old;
 
     memset(&old, 0, sizeof(old));
-    if (suite_load_json(&old, dir) != 0 || old.text == NULL) {
-        cli_error("suite: --resume: %s", old.text || diag_last()[0] ? diag_last()
-                  : "suite.json holds no suite text");
+    if (suite_load_json(&old, dir) != 0) {
+        cli_error("suite: --resume: %s", diag_last());
+        suite_free(&old);
+        return CLI_EXIT_FAIL;
+    }
+    if (old.text == NULL) {
+        cli_error("suite: --resume: %s/suite.json holds no suite file (a merge of run "
+                  "directories): there is nothing to resume", dir);
         suite_free(&old);
         return CLI_EXIT_FAIL;
     }

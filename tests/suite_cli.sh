@@ -199,6 +199,8 @@ run)
         "$B" suite
     expect 2 "shmbench: --resume takes the suite and its settings from DIR/suite.json: no NAME, --out, --alloc, --procs, --repeat or --print-commands with it (see 'shmbench suite --help')" \
         "$B" suite quick --resume "$T/s"
+    expect 1 "shmbench: suite: --resume: $T/nothing/suite.json: No such file or directory" \
+        "$B" suite --resume "$T/nothing"
     expect 2 "shmbench: bad --format 'xml' (md, csv or json) (see 'shmbench suite --help')" \
         "$B" suite quick --format xml
     expect 1 "shmbench: suite: $T/s holds a suite already: --resume $T/s finishes it, or give another --out" \
