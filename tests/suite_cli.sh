@@ -12,7 +12,9 @@
 #             in place on a terminal); suite.json parses with every run's
 #             state; --format json parses; merge of the suite's directory
 #             into a new one gives the same summary.csv byte for byte, a
-#             second merge of it is refused (the runs are there already);
+#             second merge of it is refused (the runs are there already),
+#             a run with another machine's meta.json gives its row hosts 2
+#             and mixed_hosts 1;
 #             --resume after one run's directory is deleted makes that run
 #             again and leaves every done run as it was; malformed lines
 #             and bad options exit 2 with FILE:LINE or the usage message,
@@ -140,6 +142,22 @@ run)
         "$B" merge "$T/s/runs/L8-slab-churn-p1-r1" "$T/s"
     expect 1 "shmbench: compare: $T/s/runs/L8-slab-churn-p1-r1 and $T/s/runs/L9-slab-fill-p1-r1 have no run in common (allocator, workload spec and procs)" \
         "$B" compare "$T/s/runs/L8-slab-churn-p1-r1" "$T/s/runs/L9-slab-fill-p1-r1"
+    # A run from another kind of machine: hosts 2 and mixed_hosts 1 in its row only.
+    meta=$T/m/runs/L8-slab-churn-p1-r2/meta.json
+    sed 's/"hostname": "[^"]*"/"hostname": "elsewhere"/; s/"cpu_model": "[^"]*"/"cpu_model": "Other CPU"/' \
+        "$meta" > "$T/meta" && cp "$T/meta" "$meta"
+    "$B" merge "$T/m" > /dev/null 2> "$T/err"
+    ok $? "merge of OUT alone exited $?: $(cat "$T/err")"
+    python3 - "$T/m/summary.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+got = [(r["line"], r["allocator"], r["procs"], r["hosts"], r["mixed_hosts"]) for r in rows]
+want = [("8", "slab", "1", "2", "1")] + [g[:3] + (("0", "0") if g[:2] == ("9", "glibc")
+                                                  else ("1", "0")) for g in got[1:]]
+if got != want:
+    sys.exit("hosts: %s, want %s" % (got, want))
+PY
+    ok $? "merge: a run from another machine is not flagged"
     for args in "help suite" "suite --help" "merge -h" "compare --help"; do
         # shellcheck disable=SC2086
         "$B" $args > "$T/out" 2> "$T/err"
