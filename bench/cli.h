@@ -97,6 +97,9 @@ int cmd_capture(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_micro(int argc, char **argv);
 int cmd_shdict(int argc, char **argv);
+int cmd_suite(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 extern const char cmd_list_help[];
 extern const char cmd_replay_help[];
@@ -106,6 +109,9 @@ extern const char cmd_capture_help[];
 extern const char cmd_run_help[];
 extern const char cmd_micro_help[];
 extern const char cmd_shdict_help[];
+extern const char cmd_suite_help[];
+extern const char cmd_merge_help[];
+extern const char cmd_compare_help[];
 
 /* Every workload of `run` with its parameters, defaults and ranges (for
  * `run --help` and `list --workloads`; cmd_list.c). */

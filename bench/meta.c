@@ -145,6 +145,8 @@ meta_json_machine(FILE *f)
     cli_json_string(f, SHMBENCH_C_FLAGS);
     fputs(",\n  \"kernel\": ", f);
     cli_json_string(f, kernel);
+    fputs(",\n  \"hostname\": ", f);
+    cli_json_string(f, kernel[0] ? u.nodename : "");
     fputs(",\n  \"cpu_model\": ", f);
     cli_json_string(f, cpu);
     fputs(",\n  \"cpu_mhz\": ", f);

@@ -20,8 +20,8 @@
 /* The "git" member: {"revision", "dirty", "from": "source"|"build"}. */
 void meta_json_git(FILE *f);
 
-/* The members "compiler", "c_flags", "kernel", "cpu_model", "cpu_mhz",
- * "cores", "governor" and "loadavg". */
+/* The members "compiler", "c_flags", "kernel", "hostname", "cpu_model",
+ * "cpu_mhz", "cores", "governor" and "loadavg". */
 void meta_json_machine(FILE *f);
 
 /* mkdir -p PATH for command WHO; 0, or the exit status after printing

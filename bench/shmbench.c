@@ -27,6 +27,9 @@ static const struct command commands[] = {
     { "run",    cmd_run,    cmd_run_help,    "one workload in forked workers, results to a directory", 0 },
     { "micro",  cmd_micro,  cmd_micro_help,  "the google-benchmark micro suite, results to a directory", 0 },
     { "shdict", cmd_shdict, cmd_shdict_help, "a script of lua_shared_dict commands over an allocator", 0 },
+    { "suite",  cmd_suite,  cmd_suite_help,  "the runs of a suite file, summarised", 0 },
+    { "merge",  cmd_merge,  cmd_merge_help,  "run and suite directories joined into one", 0 },
+    { "compare", cmd_compare, cmd_compare_help, "B/A ratios of two result directories", 0 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
