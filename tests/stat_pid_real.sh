@@ -85,6 +85,28 @@ SERVER='location /fill {
                 ngx.say("ok")
             }
         }
+        location /calc {
+            content_by_lua_block {
+                local d = ngx.shared.d1
+                d:flush_all()
+                d:flush_expired(0)
+                local v, n = string.rep("v", 100), 0
+                while true do
+                    local ok, err = d:safe_set(string.format("k%05d", n + 1), v)
+                    if not ok then break end
+                    n = n + 1
+                end
+                -- items of 68 + 6 + 100 bytes: 16 to a page of slot 256, in
+                -- key order; free the pages of every other 16 keys
+                for i = 1, n do
+                    if math.floor((i - 1) / 16) % 2 == 0 then
+                        d:delete(string.format("k%05d", i))
+                    end
+                end
+                local ok, err = d:safe_set("big", string.rep("b", 5000))
+                ngx.say(n, " ", d:free_space(), " ", tostring(ok), " ", tostring(err))
+            }
+        }
         location /lr {
             limit_req zone=lr burst=1000 nodelay;
             content_by_lua_block { ngx.say("ok") }
@@ -92,6 +114,7 @@ SERVER='location /fill {
 
 nginx_real_start 2 "$HTTP" "$SERVER" || exit 1
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 M=$NGINX_PID
 # A worker: a process whose parent is the master.
 W=""
@@ -224,6 +247,22 @@ if [ "$(id -u)" = 0 ]; then
             || { fail "stat --lock: not every zone read under its lock"; break; }
     done
     echo "lock: $(grep "^read:" "$T/l.txt" | head -1)"
+    # Interrupted at any moment, stat never leaves a lock held: afterwards
+    # every zone still serves (a lock left held would hang its workers).
+    i=0
+    while [ $i -lt 20 ]; do
+        i=$((i + 1))
+        "$B" stat --pid "$W" --lock --watch 1 > /dev/null 2>&1 &
+        S=$!
+        sleep "0.0$((i % 10))"
+        kill -TERM "$S" 2> /dev/null    # (a background job ignores SIGINT)
+        { wait "$S"; } 2> /dev/null
+    done
+    checks=$((checks + 1))
+    for u in "info?d=d1" "info?d=d2" "lr?k=after"; do
+        curl -s -m 5 -o /dev/null -w '%{http_code}' "$NGINX_URL/$u" | grep -qx 200 \
+            || fail "after 20 interrupted stat --lock, /$u does not answer"
+    done
 else
     echo "skip: lock: not root"
 fi
@@ -232,6 +271,22 @@ wait "$CHURN" 2> /dev/null
 CHURN=""
 checks=$((checks + 1))
 curl -s -m 5 "$NGINX_URL/info?d=d1" | grep -q '^[0-9]* [0-9]*$' || fail "nginx does not serve after stat --lock"
+
+# --- calcification: free_space() > 0, and yet "no memory" ----------------
+# d1 filled with 100-byte values by safe_set until "no memory", then every
+# other page of items deleted: half the pages are free, none next to
+# another, so a 5000-byte value (a run of two pages) finds no room.
+calc=$(curl -s "$NGINX_URL/calc")
+set -- $calc
+checks=$((checks + 1))
+"$B" stat --pid "$W" > "$T/k.txt" 2> "$T/k.err" || fail "stat after /calc: $(cat "$T/k.err")"
+free=$(field "$T/k.txt" d1 "data pages:" 6)
+run=$(field "$T/k.txt" d1 "largest free run:" 4)
+if [ "$3 $4 $5" != "false no memory" ] || [ "$2" -le 0 ] || [ "$((free * 4096))" != "$2" ] \
+   || [ "$run" != 1 ]; then
+    fail "calcification: /calc said '$calc'; stat: $free free pages, largest run $run pages"
+fi
+echo "calcification: $1 items, free_space() $2 with $free free pages, largest free run $run page: safe_set of 5000 bytes: $4 $5"
 
 # --- errors ----------------------------------------------------------------
 sleep 30 &
