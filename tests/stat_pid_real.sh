@@ -13,7 +13,7 @@
 #            bytes (docs/shdict.md): 500 items of 6 + 100 bytes are 500
 #            used chunks of slot 256 (the dict's own blocks are in 32 and
 #            128); 300 items of 6 + 20 bytes are 300 more in slot 128 of
-#            d2, whose own header is there too; a limit_req node is 88 + K
+#            d2, whose own header is there too; a limit_req node is 80 + K
 #            bytes: N distinct keys are N more used chunks of slot 128
 #   churn    50 stat --pid while a request loop sets and deletes keys of
 #            all sizes in d1: no zone is ever said corrupt; "changed while
