@@ -476,9 +476,10 @@ ngxz_copy_unlocked(struct ngxz_proc *p, struct ngxz_zone *z, unsigned tries)
 {
     struct ngxz_src s = { p, z, NULL };
     struct timespec gap = { 0, NGXZ_RETRY_NS };
-    char            why[256] = "";
+    char            why[256] = "", by[64] = "";
+    uint64_t        owner;
     unsigned        t;
-    int             rc, held;
+    int             rc;
 
     for (t = 0; t < tries; t++) {
         if (t > 0) {
@@ -500,6 +501,7 @@ ngxz_copy_unlocked(struct ngxz_proc *p, struct ngxz_zone *z, unsigned tries)
                    z->meta - NGXZ_LOCKWORDS) != 0)
         {
             snprintf(why, sizeof(why), "the metadata differed when read again");
+            by[0] = '\0';
             continue;                   /* nginx changed it meanwhile */
         }
         if (slab_check((const struct slab_pool *) z->z.base, z->size, NULL) == 0) {
@@ -508,16 +510,17 @@ ngxz_copy_unlocked(struct ngxz_proc *p, struct ngxz_zone *z, unsigned tries)
         snprintf(why, sizeof(why), "%s", diag_last());
         /* It held still: a verdict, unless a process held the lock through
          * both reads (an operation in progress, perhaps preempted). */
-        held = ngxz_word(z->raw) != 0 || ngxz_word(z->again) != 0;
-        if (!held) {
+        owner = ngxz_word(z->again) != 0 ? ngxz_word(z->again) : ngxz_word(z->raw);
+        if (owner == 0) {
             p->err = NGXZ_CORRUPT;
             diag_set("%s", why);
             return -1;
         }
+        snprintf(by, sizeof(by), "; pid %" PRIu64 " held its lock, mid-operation", owner);
     }
     p->err = NGXZ_CHANGED;
-    diag_set("changed while reading: %u tries without the lock, none consistent (the "
-             "last said: %s)", tries, why);
+    diag_set("changed while reading: %u tries without the lock, none consistent%s (the "
+             "last said: %s)", tries, by, why);
     return -1;
 }
 
