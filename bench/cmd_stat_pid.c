@@ -77,7 +77,8 @@ statpid_fail(const struct statpid_opts *o, const struct ngxz_proc *p)
 /* ---------------------------------------------------------------------- */
 /* Text                                                                     */
 
-static void
+/* One zone's text; 0, or the exit code of a failure already printed. */
+static int
 statpid_text_zone(const struct statpid_opts *o, struct ngxz_zone *z)
 {
     const struct slab_pool *pool = (const struct slab_pool *) z->z.base;
@@ -87,7 +88,7 @@ statpid_text_zone(const struct statpid_opts *o, struct ngxz_zone *z)
 
     statpid_label(z, label, sizeof(label));
     if (stat_tengine_table(&z->z, &slab_allocator, label, &st, &largest) != 0) {
-        return;
+        return CLI_EXIT_FAIL;
     }
     printf("zone: ");
     if (z->feature[0] != '\0') {
@@ -109,6 +110,7 @@ statpid_text_zone(const struct statpid_opts *o, struct ngxz_zone *z)
         printf("read: without the lock: consistent at copy %u of at most %u\n", z->tries,
                o->how.tries);
     }
+    return 0;
 }
 
 
@@ -275,8 +277,8 @@ statpid_once(const struct statpid_opts *o, int *fatal)
         if (o->json) {
             statpid_json_key(label, &first);
             statpid_json_zone(&zs[i]);
-        } else {
-            statpid_text_zone(o, &zs[i]);
+        } else if (statpid_text_zone(o, &zs[i]) != 0) {
+            rc = CLI_EXIT_FAIL;
         }
     }
     if (o->all) {
@@ -305,6 +307,25 @@ done:
 
 /* ---------------------------------------------------------------------- */
 /* The command                                                              */
+
+/* Whether arg is one of the options of `stat --after-replay`. */
+static int
+statpid_replay_option(const char *arg)
+{
+    static const char *const opts[] = {
+        "--alloc", "--zone", "--zone-size", "--pagesize"
+    };
+    size_t   n;
+    unsigned i;
+
+    for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        n = strlen(opts[i]);
+        if (strncmp(arg, opts[i], n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void
 statpid_parse(int argc, char **argv, struct statpid_opts *o)
@@ -346,6 +367,10 @@ statpid_parse(int argc, char **argv, struct statpid_opts *o)
         } else if (cli_flag(cmd, argv[i], "--no-lock")) {
             cli_usage_error(cmd, "--pid reads without the lock unless --lock is given: "
                             "--no-lock does not go with it");
+        } else if (strncmp(argv[i], "--after-replay", 14) == 0) {
+            cli_usage_error(cmd, "give --pid PID or --after-replay TRACE, not both");
+        } else if (statpid_replay_option(argv[i])) {
+            cli_usage_error(cmd, "%s goes with --after-replay, not with --pid", argv[i]);
         } else {
             cli_unknown_option(cmd, argv[i]);
         }

@@ -158,5 +158,7 @@ main(int argc, char **argv)
     while (!fake_stop && time(NULL) < until) {
         nanosleep(&tick, NULL);
     }
+    free(f.ctl);
+    free(s.ctl);
     return atomic_load(word) == want ? 0 : 1;
 }

@@ -156,5 +156,14 @@ if [ $root = 1 ]; then
 fi
 stop
 
+# --- usage -----------------------------------------------------------------
+expect 2 "shmbench: --alloc goes with --after-replay, not with --pid (see 'shmbench stat --help')" \
+    "$B" stat --pid 1 --alloc slab
+expect 2 "shmbench: give --pid PID or --after-replay TRACE, not both (see 'shmbench stat --help')" \
+    "$B" stat --after-replay t.trace --pid 1
+expect 2 "shmbench: --format xml: expected text or json (see 'shmbench stat --help')" \
+    "$B" stat --pid 1 --format xml
+expect 2 "shmbench: --pid given twice (see 'shmbench stat --help')" "$B" stat --pid 1 --pid 2
+
 echo "stat_pid_fake: $checks checks, $fails failed"
 [ "$fails" = 0 ]
