@@ -210,8 +210,11 @@ ngxz_open(struct ngxz_proc *p, pid_t pid)
     }
     snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
     n = readlink(path, p->exe, sizeof(p->exe) - 1);
-    snprintf(p->exe + (n > 0 ? n : 0), sizeof(p->exe) - (size_t) (n > 0 ? n : 0), "%s",
-             n > 0 ? "" : "(unknown: /proc/PID/exe cannot be read)");
+    if (n > 0) {
+        p->exe[n] = '\0';
+    } else {
+        snprintf(p->exe, sizeof(p->exe), "unknown: %s cannot be read", path);
+    }
     ngxz_version(p);
     if (ngxz_maps(p) != 0) {
         return -1;
