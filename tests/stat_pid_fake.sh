@@ -17,6 +17,9 @@
 #             the same; --lock --wait 100 says busy within the bound
 #   dead      f's lock held by a pid that has exited: --lock says so at
 #             once; without the lock it reads
+#   gone      as nobody its memory may not be read (root, with setpriv);
+#             --watch ends with status 1 when the process goes
+#   usage     the options that do not go with --pid
 # Skips (77) without the nginx allocator, or where this user may not read
 # another process's memory.
 set -u
@@ -155,6 +158,33 @@ if [ $root = 1 ]; then
         || fail "--lock on a dead holder's lock: status $rc after $ms ms: $(cat "$T/err")"
 fi
 stop
+
+# --- permission, and a process that goes ----------------------------------
+start idle
+if [ $root = 1 ] && command -v setpriv > /dev/null 2>&1 \
+   && setpriv --reuid=65534 --regid=65534 --clear-groups "$B" --help > /dev/null 2>&1; then
+    expect_first 1 "shmbench: stat --pid $FAKE: cannot read the memory of pid $FAKE: Permission denied (run as root or as the user nginx's workers run as; /proc/sys/kernel/yama/ptrace_scope is $(cat /proc/sys/kernel/yama/ptrace_scope 2> /dev/null || echo 'not set: no Yama'))" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$B" stat --pid "$FAKE"
+fi
+"$B" stat --pid "$FAKE" --watch 1 --format json > "$T/w.json" 2> "$T/w.err" &
+WATCH=$!
+sleep 1.5
+stop
+i=0
+while kill -0 "$WATCH" 2> /dev/null && [ $i -lt 50 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+checks=$((checks + 1))
+if kill -0 "$WATCH" 2> /dev/null; then
+    kill "$WATCH"
+    fail "--watch did not end when the process went"
+fi
+wait "$WATCH"
+rc=$?
+[ "$rc" = 1 ] && grep -q "^shmbench: stat --pid [0-9]*: \(no such process\|the process exited while it was read\)$" "$T/w.err" \
+    || fail "--watch's end: status $rc: $(cat "$T/w.err")"
+[ "$(grep -c '^{$' "$T/w.json")" -ge 2 ] || fail "--watch 1 --format json printed $(grep -c '^{$' "$T/w.json") objects in 1.5 s"
 
 # --- usage -----------------------------------------------------------------
 expect 2 "shmbench: --alloc goes with --after-replay, not with --pid (see 'shmbench stat --help')" \
