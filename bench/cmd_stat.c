@@ -3,6 +3,8 @@
  * (docs/formats.md: stat), then what tengine does not show: the largest
  * free run, resident bytes and the zone lock's counters; or the same facts
  * as one JSON object (--format json).  docs/stat.md is the user's page.
+ * `stat --pid` (the zones of a running nginx) is cmd_stat_pid.c's; it
+ * prints the same table through stat_tengine_table() (cmd_stat.h).
  *
  * A live zone is read the way tengine's slab_stat reads one: under the
  * zone's lock.  The lock is held only while the zone is copied into private
