@@ -3,6 +3,8 @@
  * (docs/formats.md: stat), then what tengine does not show: the largest
  * free run, resident bytes and the zone lock's counters; or the same facts
  * as one JSON object (--format json).  docs/stat.md is the user's page.
+ * `stat --pid` (the zones of a running nginx) is cmd_stat_pid.c's; it
+ * prints the same table through stat_tengine_table() (cmd_stat.h).
  *
  * A live zone is read the way tengine's slab_stat reads one: under the
  * zone's lock.  The lock is held only while the zone is copied into private
@@ -87,6 +89,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_stat.h"
 #include "substrate/clock.h"
 #include "substrate/diag.h"
 #include "substrate/shmtx.h"
@@ -103,6 +106,8 @@ const char cmd_stat_help[] =
     "usage: shmbench stat NAME [--wait MS | --no-lock] [--format text|json]\n"
     "       shmbench stat --after-replay TRACE [--alloc NAME] [--zone METHOD]\n"
     "                     [--zone-size BYTES] [--pagesize P] [--format text|json]\n"
+    "       shmbench stat --pid PID [--lock [--wait MS] | --tries N] [--all]\n"
+    "                     [--watch SECONDS] [--format text|json]\n"
     "\n"
     "Print a zone's state the way tengine's slab_stat module does:\n"
     "  * shared memory: NAME\n"
@@ -135,7 +140,19 @@ const char cmd_stat_help[] =
     "  --format json      the same facts as one JSON object (docs/stat.md)\n"
     "\n"
     "With --after-replay, the trace is replayed first (as 'shmbench replay'\n"
-    "does, same options) and the resulting zone is printed.\n";
+    "does, same options) and the resulting zone is printed.\n"
+    "\n"
+    "With --pid, the slab zones of a running nginx (PID: its master or any\n"
+    "worker) are found and printed, each with its name, data and free pages,\n"
+    "largest free run and free_space as lua reports it (docs/stat.md):\n"
+    "  --tries N          copies without the lock until one is consistent, at\n"
+    "                     most N (default 20); else \"changed while reading\"\n"
+    "  --lock             take each zone's lock as nginx's workers do, for the\n"
+    "                     time of the copy (root); --wait MS bounds the wait\n"
+    "  --all              also list the shared mappings that are no slab zone\n"
+    "  --watch SECONDS    print again every SECONDS until interrupted\n"
+    "  --format json      one object per print, keyed by zone name, in the\n"
+    "                     manner of NGINX Plus's /api/N/slabs\n";
 
 /* What `stat NAME` is asked. */
 struct stat_opts {
@@ -420,6 +437,60 @@ stat_text_read(const struct stat_read *rd)
 }
 
 /*
+ * The table's first part for zone z: its head, its free runs, its slots
+ * (*st its statistics, *out the runs seen); *walked whether the runs were
+ * walked.  0, or the printed error's exit code.
+ */
+static int
+stat_table(struct zone *z, const struct allocator_ops *ops, const char *label,
+    const struct stat_read *rd, struct alloc_stats *st, struct stat_out *out,
+    int *walked)
+{
+    memset(st, 0, sizeof(*st));
+    ops->stats(z, st);
+    if (st->zone_bytes == 0) {
+        st->zone_bytes = z->size;
+    }
+    out->paged = st->page_size != 0;
+    if (out->json) {
+        stat_json_head(st, ops, label, rd);
+    } else {
+        stat_text_head(st, label);
+    }
+    *walked = 0;
+    if (ops->each_free_run) {
+        if (out->json) {
+            printf(",\n  \"free_runs\": [");
+        }
+        if (ops->each_free_run(z, stat_run, out) != 0) {
+            fflush(stdout);
+            return cli_error("%s: the free-run list ended early: %s", label,
+                             diag_last());
+        }
+        if (out->json) {
+            printf("%s]", out->count ? "\n  " : "");
+        }
+        *walked = 1;
+    }
+    if (ops->caps & ALLOC_SLOT_STATS) {
+        stat_slots(st, out->json);
+    }
+    return 0;
+}
+
+int
+stat_tengine_table(struct zone *z, const struct allocator_ops *ops,
+    const char *label, struct alloc_stats *st, uint64_t *largest)
+{
+    struct stat_out out = { 0, 0, 0, 0 };
+    int             walked, rc;
+
+    rc = stat_table(z, ops, label, NULL, st, &out, &walked);
+    *largest = out.largest;
+    return rc;
+}
+
+/*
  * Print zone z (a copy, or a replay's own zone); resident bytes are those
  * of live, the zone itself; rd says how a named zone was read (NULL after a
  * replay).
@@ -430,35 +501,10 @@ stat_print(struct zone *z, const struct zone *live, const struct allocator_ops *
 {
     struct alloc_stats st;
     struct stat_out    out = { json, 0, 0, 0 };
-    int                walked = 0;
+    int                walked, rc;
 
-    memset(&st, 0, sizeof(st));
-    ops->stats(z, &st);
-    if (st.zone_bytes == 0) {
-        st.zone_bytes = z->size;
-    }
-    out.paged = st.page_size != 0;
-    if (json) {
-        stat_json_head(&st, ops, label, rd);
-    } else {
-        stat_text_head(&st, label);
-    }
-    if (ops->each_free_run) {
-        if (json) {
-            printf(",\n  \"free_runs\": [");
-        }
-        if (ops->each_free_run(z, stat_run, &out) != 0) {
-            fflush(stdout);
-            return cli_error("%s: the free-run list ended early: %s", label,
-                             diag_last());
-        }
-        if (json) {
-            printf("%s]", out.count ? "\n  " : "");
-        }
-        walked = 1;
-    }
-    if (ops->caps & ALLOC_SLOT_STATS) {
-        stat_slots(&st, json);
+    if ((rc = stat_table(z, ops, label, rd, &st, &out, &walked)) != 0) {
+        return rc;
     }
     stat_summary(&st, ops, &out, walked);
     stat_resident(zone_resident(live), z->size, json);
@@ -1121,6 +1167,11 @@ cmd_stat(int argc, char **argv)
     o.cmd = cmd;
     o.method = ZONE_ANON;
     so.wait_ms = STAT_WAIT_MS;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--pid") == 0 || strncmp(argv[i], "--pid=", 6) == 0) {
+            return statpid_cmd(argc, argv);     /* a running nginx: cmd_stat_pid.c */
+        }
+    }
     for (i = 1; i < argc; i++) {
         if (cli_option(cmd, argc, argv, &i, "--after-replay", &val)) {
             o.trace_path = val;

@@ -148,4 +148,33 @@ size_t slab_largest_free_run(const struct slab_pool *pool, size_t size);
  */
 int slab_check(const struct slab_pool *pool, size_t size, FILE *report);
 
+/* ---------------------------------------------------------------------- */
+/* Zones of nginx itself (slab_nginx.c), read out of a running nginx by     */
+/* `shmbench stat --pid`: nginx's links are addresses in its process; these */
+/* make a copy of its zone one of this slab, which slab_check() and the     */
+/* functions above then read.                                               */
+
+/* Whether hdr, the first bytes of a shared mapping at address addr of
+ * map_size bytes in nginx's process, is the pool header of an nginx 1.22.1
+ * slab zone with page_size-byte pages: its address field is addr, its end
+ * lies in the mapping's last page, min_shift is 3, and the statistics,
+ * descriptors and data start are where nginx puts them.  Sets *size
+ * (end - addr).  0, or -1 with the first mismatch in diag. */
+int slab_nginx_header(const struct slab_pool *hdr, uint64_t addr, size_t map_size,
+    size_t page_size, size_t *size);
+
+/* Turn the copy at pool (size bytes, the zone's size, with at least the part
+ * before the data pages copied) from nginx's addresses into this slab's
+ * offsets, in place.  A link outside the zone becomes an offset that
+ * slab_check() reports.  0, or -1 (diag) if the header's own pointers lie
+ * outside the zone. */
+int slab_nginx_translate(struct slab_pool *pool, size_t size, uint64_t addr,
+    size_t page_size);
+
+/* For a translated copy: fn(arg, off, len) for the bitmap of every small
+ * chunk page, the only data slab_check() reads, in page order; fn returning
+ * non-zero ends the walk with -1. */
+int slab_nginx_bitmaps(const struct slab_pool *pool, size_t size,
+    int (*fn)(void *arg, uint64_t off, uint64_t len), void *arg);
+
 #endif
