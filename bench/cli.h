@@ -95,6 +95,7 @@ int cmd_stat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 extern const char cmd_list_help[];
 extern const char cmd_replay_help[];
@@ -102,6 +103,7 @@ extern const char cmd_stat_help[];
 extern const char cmd_bench_help[];
 extern const char cmd_capture_help[];
 extern const char cmd_run_help[];
+extern const char cmd_plot_help[];
 
 /* Every workload of `run` with its parameters, defaults and ranges (for
  * `run --help` and `list --workloads`; cmd_list.c). */

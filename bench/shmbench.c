@@ -25,6 +25,7 @@ static const struct command commands[] = {
     { "bench",  cmd_bench,  cmd_bench_help,  "time a random free/alloc churn over allocators", 0 },
     { "capture", cmd_capture, cmd_capture_help, "record a program's heap calls as a trace", 1 },
     { "run",    cmd_run,    cmd_run_help,    "one workload in forked workers, results to a directory", 0 },
+    { "plot",   cmd_plot,   cmd_plot_help,   "the figures of a suite or run directory (gnuplot)", 0 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
