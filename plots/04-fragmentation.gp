@@ -28,8 +28,8 @@ HAS = system(prep("has", "frag"))
 
 # The plot command of panel m (0 internal, 1 external, 2 overhead): an
 # allocator without any value of that metric is left out of the panel
-# (gnuplot refuses a histogram series without a valid point), so that
-# panel's key lists the allocators it shows.
+# (gnuplot refuses a histogram series without a valid point).  One key,
+# a plot of its own beside the panels, lists every allocator.
 array cmds[3]
 do for [m = 0:2] {
     cmd = ""
@@ -38,12 +38,13 @@ do for [m = 0:2] {
         if (word(HAS, k)[m + 1:m + 1] eq "1") {
             c = col(k, m)
             cmd = cmd . (cmd eq "" ? "plot " : ", ") \
-                . sprintf("data using (%g * column(%d)):(%g * column(%d)):(%g * column(%d)):xtic(1) lc rgb '%s' title '%s'", \
-                          scale, c, scale, c + 1, scale, c + 2, alloc_color(word(A, k)), word(A, k))
+                . sprintf("data using (%g * column(%d)):(%g * column(%d)):(%g * column(%d)):xtic(1) lc rgb '%s' notitle", \
+                          scale, c, scale, c + 1, scale, c + 2, alloc_color(word(A, k)))
         }
     }
     cmds[m + 1] = cmd
 }
+
 array titles[3] = ["internal fragmentation: 1 - live / granted bytes", \
                    "external fragmentation: 1 - largest free block / free bytes", \
                    "overhead at peak: peak footprint / peak live bytes (1: none)"]
@@ -55,14 +56,18 @@ set style data histograms
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.85 border rgb "#333333"
 set boxwidth 0.9
-set key noenhanced outside right top title "allocator" box
+unset key
 set xtics noenhanced
-set multiplot layout 3, 1 title "Fragmentation per allocator and workload" \
+set multiplot title "Fragmentation per allocator and workload" \
     . (label ne "" ? "  (" . label . ")" : "") \
-    . "\nbars: median over repeats, error bars: 95% interval; no bar: no value (not reported, or nothing free)" noenhanced
+    . "\nbars: median over repeats, error bars: 95% interval; no bar: zero, or no value (not reported, or nothing free)" noenhanced
 set lmargin at screen 0.08
-set rmargin at screen 0.86
+set rmargin at screen 0.84
+PH = 0.22                          # each panel's height, of the screen
+GAP = 0.085                        # room for a title and the tick labels above
 do for [m = 1:3] {
+    set tmargin at screen 0.9 - (m - 1) * (PH + GAP)
+    set bmargin at screen 0.9 - (m - 1) * (PH + GAP) - PH
     set title titles[m]
     set ylabel ylabels[m]
     set yrange [0 : *]
@@ -72,10 +77,23 @@ do for [m = 1:3] {
     if (cmds[m] eq "") {
         set label 2 "not reported by any allocator here" at graph 0.5, graph 0.5 center
         set yrange [0 : 1]
-        plot 2 notitle
-        unset label 2
-    } else {
-        eval cmds[m]
+        cmds[m] = "plot 2 notitle"
     }
+    eval cmds[m]
+    unset label 2
 }
+# The key: every allocator, in a plot with nothing else.
+unset arrow 1
+unset title
+unset ylabel
+unset border
+unset tics
+unset grid
+set lmargin at screen 0.85
+set rmargin at screen 0.99
+set tmargin at screen 0.9
+set bmargin at screen 0.06
+set yrange [0 : 1]
+set key noenhanced at graph 1, graph 1 right top title "allocator" box
+plot for [k = 1:N] NaN with boxes lc rgb alloc_color(word(A, k)) title word(A, k)
 unset multiplot

@@ -32,5 +32,10 @@ set ylabel "percent of the zone's data bytes"
 set yrange [0 : 105]
 set ytics 0, 10, 100
 set key noenhanced outside right top title "allocator" box
-plot for [k = 1:N] data using (100 * column(2 + 3 * (k - 1))):(100 * column(3 + 3 * (k - 1))):(100 * column(4 + 3 * (k - 1))):xtic(1) \
-     lc rgb alloc_color(word(A, k)) title word(A, k)
+# A bar's value above its interval: bar k of N in cluster i stands at
+# i + (k - (N + 1) / 2) / (N + gap) in a clustered histogram.
+v(k) = 100 * column(2 + 3 * (k - 1))
+plot for [k = 1:N] data using (v(k)):(100 * column(3 + 3 * (k - 1))):(100 * column(4 + 3 * (k - 1))):xtic(1) \
+     lc rgb alloc_color(word(A, k)) title word(A, k), \
+     for [k = 1:N] data using ($0 + (k - (N + 1) / 2.0) / (N + 1)):(100 * column(4 + 3 * (k - 1)) + 2.5):(sprintf("%.1f", v(k))) \
+     with labels font ",9" notitle

@@ -7,7 +7,8 @@
 # each allocator's name, how many acquisitions were contended (first
 # attempt failed) of how many (lock_contended, lock_acquisitions, medians).
 # Only allocators with lock counters appear (shmbench list: lock-counters);
-# a zero (no wait with one worker) has no bar, and says so.
+# a zero has no bar, and says so: no wait (one worker, or no contention),
+# or no hold sampled (fewer than about 256 acquisitions).
 if (!exists("lib")) { lib = "plots" }
 load lib . "/common.gp"
 
@@ -26,7 +27,7 @@ data = "< " . prep("data", "lock")
 count(v) = v < 1000 ? sprintf("%d", v) : gprintf("%.1s%c", v)
 tick(a, c, n) = sprintf("%s\n%s of %s\ncontended", a, count(c), count(n))
 pos(v) = v > 0 ? v : NaN
-zero(v) = v > 0 ? "" : "none"
+zero(v, m) = v > 0 ? "" : m == 0 ? "none" : "none sampled"
 base = ylo / 3
 floor_(v) = v > base ? v : base    # an interval reaching 0 ends at the axis
 
@@ -51,6 +52,6 @@ do for [m = 0:1] {
               with boxes lc rgb variable notitle, \
          ''   using 0:(pos(column(c) * 1e-9)):(floor_(column(c + 1) * 1e-9)):(floor_(column(c + 2) * 1e-9)) \
               with yerrorbars lc rgb "#000000" pt 7 ps 0.5 notitle, \
-         ''   using 0:(base * 1.6):(zero(column(c))) with labels notitle
+         ''   using 0:(base * 1.6):(zero(column(c), m)) with labels notitle
 }
 unset multiplot

@@ -5,8 +5,9 @@
 #
 #  1. Debian packages (apt-get; as root, or through sudo): the compiler,
 #     cmake, dpkg-dev for `apt-get source`, the libraries of the
-#     baseline allocators, and sqlite3 (a real program whose allocations
-#     the capture test records and replays).
+#     baseline allocators, sqlite3 (a real program whose allocations
+#     the capture test records and replays) and gnuplot-nox (`shmbench
+#     plot` draws its figures with it).
 #  2. nginx 1.22.1's source from Debian's source package (scripts/fetch-nginx.sh),
 #     for the `nginx` reference allocator; never committed.
 #  3. cmake + build into BUILDDIR (default build/), warnings as errors.
@@ -14,7 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$here/build}
-packages=(gcc g++ make cmake dpkg-dev pkg-config libboost-dev libjemalloc-dev libmimalloc-dev sqlite3)
+packages=(gcc g++ make cmake dpkg-dev pkg-config libboost-dev libjemalloc-dev libmimalloc-dev sqlite3 gnuplot-nox)
 
 missing=()
 for p in "${packages[@]}"; do
