@@ -20,6 +20,7 @@
  * the shell themselves when they run awk.  Only a control character could
  * break that, so a path or name holding one is refused.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -311,11 +312,24 @@ plot_spawn(char *const argv[], struct plot_buf *out, struct plot_buf *err)
     ssize_t        n;
     int            i;
 
-    if ((out && pipe(po) != 0) || pipe(pe) != 0) {
+    if (out && pipe(po) != 0) {
+        return -1;
+    }
+    if (pipe(pe) != 0) {
+        if (out) {
+            close(po[0]);
+            close(po[1]);
+        }
         return -1;
     }
     pid = fork();
     if (pid < 0) {
+        if (out) {
+            close(po[0]);
+            close(po[1]);
+        }
+        close(pe[0]);
+        close(pe[1]);
         return -1;
     }
     if (pid == 0) {
@@ -323,6 +337,9 @@ plot_spawn(char *const argv[], struct plot_buf *out, struct plot_buf *err)
 
         dup2(out ? po[1] : null, 1);
         dup2(pe[1], 2);
+        if (null > 2) {
+            close(null);
+        }
         if (out) {
             close(po[0]);
             close(po[1]);
@@ -407,6 +424,25 @@ plot_first_line(const char *s, char *line, size_t size)
     line[n] = '\0';
 }
 
+/* The last non-empty line of s into line: a script's reason for exiting
+ * comes last, after any warning gnuplot printed before it. */
+static void
+plot_last_line(const char *s, char *line, size_t size)
+{
+    const char *end = s + strlen(s), *start;
+
+    while (end > s && end[-1] == '\n') {
+        end--;
+    }
+    for (start = end; start > s && start[-1] != '\n'; start--) {
+    }
+    if ((size_t) (end - start) >= size) {
+        end = start + size - 1;
+    }
+    memcpy(line, start, (size_t) (end - start));
+    line[end - start] = '\0';
+}
+
 /*
  * Draw figure f as OUT/BASE.svg and .png with gnuplot: in, runs, group
  * and label are the script's variables (NULL: unset).  Returns 0 if it was
@@ -419,7 +455,7 @@ plot_draw(struct plot_state *s, const struct plot_figure *f, const char *base,
     const char *from, const char *detail)
 {
     static const char *const exts[2] = { "svg", "png" };
-    char             script[PATH_MAX], out[PATH_MAX], line[512];
+    char             script[PATH_MAX], out[PATH_MAX], line[512], name[320], *p;
     char            *argv[5];
     struct plot_buf  vars, err;
     struct plot_drawn *d;
@@ -427,6 +463,13 @@ plot_draw(struct plot_state *s, const struct plot_figure *f, const char *base,
     int              k, rc;
 
     snprintf(script, sizeof(script), "%s/%s.gp", s->scripts, f->name);
+    snprintf(name, sizeof(name), "%s", base);
+    for (p = name; *p; p++) {           /* a file name, and safe in HTML */
+        if (!isalnum((unsigned char) *p) && *p != '-' && *p != '_' && *p != '.') {
+            *p = '_';
+        }
+    }
+    base = name;
     for (k = 0; k < 2; k++) {
         if ((k == 0 && !s->svg) || (k == 1 && !s->png)) {
             continue;
@@ -455,7 +498,7 @@ plot_draw(struct plot_state *s, const struct plot_figure *f, const char *base,
         rc = plot_spawn(argv, NULL, &err);
         free(vars.data);
         if (rc == PLOT_NO_DATA) {
-            plot_first_line(err.data ? err.data : "no data", line, sizeof(line));
+            plot_last_line(err.data ? err.data : "", line, sizeof(line));
             free(err.data);
             fflush(stdout);
             fprintf(stderr, "shmbench: plot: skipping %s: %s\n", base, line);
@@ -496,7 +539,7 @@ plot_draw(struct plot_state *s, const struct plot_figure *f, const char *base,
 static int
 plot_load_groups(struct plot_state *s, const char *summary)
 {
-    char             awk[PATH_MAX], prep[PATH_MAX], *argv[6], *p, *nl, *f[4];
+    char             awk[PATH_MAX], prep[PATH_MAX], msg[512], *argv[6], *p, *nl, *f[4];
     struct plot_buf  out = { 0 }, err = { 0 };
     int              rc, k;
 
@@ -512,10 +555,10 @@ plot_load_groups(struct plot_state *s, const char *summary)
     argv[5] = NULL;
     rc = plot_spawn(argv, &out, &err);
     if (rc != 0) {
-        plot_first_line(err.data ? err.data : "", awk, sizeof(awk));
+        plot_first_line(err.data ? err.data : "", msg, sizeof(msg));
         free(out.data);
         free(err.data);
-        return cli_error("plot: %s: awk failed: %s", summary, awk[0] ? awk : "no message");
+        return cli_error("plot: %s: awk failed: %s", summary, msg[0] ? msg : "no message");
     }
     free(err.data);
     for (p = out.data; p && *p; p = nl + 1) {
@@ -958,6 +1001,9 @@ cmd_plot(int argc, char **argv)
     }
     if ((rc = plot_mkdirs(s.out)) != 0) {
         return rc;
+    }
+    if (stat(s.out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return cli_error("plot: %s: not a directory", s.out);
     }
     if (s.suite) {
         if ((rc = plot_load_groups(&s, summary)) != 0) {

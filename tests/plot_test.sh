@@ -15,10 +15,12 @@
 #     it has no lock counters);
 #   - --format and --out: only the format asked, where asked;
 #   - a run directory gets figures 3 and 6 only; one without samples or
-#     slot statistics gets neither, with one stderr line each;
+#     slot statistics gets neither, with one stderr line each; a suite
+#     without rows or runs gets none, with one line per figure;
 #   - errors: no gnuplot in PATH (exit 1, the package named), a directory
-#     with neither summary.csv nor runs.csv, a missing one, a scripts
-#     directory without the scripts, and the usage errors (exit 2).
+#     with neither summary.csv nor runs.csv, a missing one, --out a file,
+#     a scripts directory without the scripts, and the usage errors
+#     (exit 2).
 #
 # Usage: plot_test.sh SHMBENCH.  Skipped (77) without gnuplot.
 set -u
@@ -127,6 +129,22 @@ if ! printf '%s\n' \
 fi
 [ "$(ls "$T/none")" = index.html ]; ok $? "a run with nothing to draw wrote $(ls "$T/none")"
 
+# A suite without rows or runs: every figure skipped, one line each.
+mkdir -p "$T/bare"
+head -n 1 "$S/summary.csv" > "$T/bare/summary.csv"
+"$B" plot "$T/bare" > "$T/out" 2> "$T/err"
+ok $? "plot of an empty suite failed: $(cat "$T/err")"
+checks=$((checks + 1))
+if ! printf '%s\n' \
+    "shmbench: plot: skipping 03-memory: no churn run in $T/bare/runs has two samples or more (run with --sample-ms)" \
+    "shmbench: plot: skipping 04-fragmentation: no fragmentation figures in $T/bare/summary.csv" \
+    "shmbench: plot: skipping 05-fill: no fill at first failure in $T/bare/summary.csv (no allocation failed)" \
+    "shmbench: plot: skipping 06-slots: no slab run in $T/bare/runs has slot statistics" \
+    | cmp -s - "$T/err"; then
+    fail "skips of an empty suite: $(cat "$T/err")"
+fi
+grep -qx "plot: 0 figures in $T/bare/plots (index.html)" "$T/out"; ok $? "empty suite: $(cat "$T/out")"
+
 # Errors.
 mkdir -p "$T/nobin" "$T/empty"
 ln -s "$(command -v awk)" "$T/nobin/awk"
@@ -137,6 +155,8 @@ expect 1 "shmbench: plot: $T/empty: neither summary.csv (a suite directory) nor 
     "$B" plot "$T/empty"
 expect 1 "shmbench: plot: $T/nope: No such file or directory" "$B" plot "$T/nope"
 expect 1 "shmbench: plot: $S/summary.csv: not a directory" "$B" plot "$S/summary.csv"
+touch "$T/file"
+expect 1 "shmbench: plot: $T/file: not a directory" "$B" plot "$S" --out "$T/file"
 expect 1 "shmbench: plot: $T/empty/prep.awk: no such script (give shmbench's plots/ directory with --scripts)" \
     "$B" plot "$S" --scripts "$T/empty"
 expect 2 "shmbench: plot needs a suite or run directory (see 'shmbench plot --help')" "$B" plot
