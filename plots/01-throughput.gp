@@ -33,7 +33,7 @@ if (yhi / ylo < 10) {        # a decade at least, so that the axis has values
 }
 
 load lib . "/output.gp"
-set title "Throughput against worker processes\n" . group . (label ne "" ? "  (" . label . ")" : "") noenhanced
+set title "Throughput against worker processes\n" . group . (label ne "" ? "  (" . label . ")" : "") . mixed("throughput") noenhanced
 set xlabel "worker processes"
 set ylabel "aggregate throughput, ops/s (log scale)"
 set logscale y

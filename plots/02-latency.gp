@@ -34,14 +34,14 @@ set xlabel "percentile of the timed ops"
 set key noenhanced
 set multiplot layout 1, 2 title "Latency percentiles at " . workers(P) . ": " . group \
     . (label ne "" ? "  (" . label . ")" : "") \
-    . "\nmedian over repeats, bars: 95% interval" noenhanced margins 0.09, 0.84, 0.12, 0.86 spacing 0.07
+    . "\nmedian over repeats, bars: 95% interval" . mixed("latency") noenhanced margins 0.09, 0.84, 0.12, 0.82 spacing 0.07
 set ylabel "latency (log scale)"
 unset key
 do for [m = 1:2] {
     set title (m == 1 ? "allocation" : "free")
     if (m == 2) {
         unset ylabel
-        set key at screen 0.995, screen 0.86 right top title "allocator" box
+        set key at screen 0.995, screen 0.82 right top title "allocator" box
     }
     c = 3 * m
     if (timed[m]) {

@@ -60,14 +60,14 @@ unset key
 set xtics noenhanced
 set multiplot title "Fragmentation per allocator and workload" \
     . (label ne "" ? "  (" . label . ")" : "") \
-    . "\nbars: median over repeats, error bars: 95% interval; no bar: zero, or no value (not reported, or nothing free)" noenhanced
+    . "\nbars: median over repeats, error bars: 95% interval; no bar: zero, or no value (not reported, or nothing free)" . mixed("frag") noenhanced
 set lmargin at screen 0.08
 set rmargin at screen 0.84
-PH = 0.22                          # each panel's height, of the screen
+PH = 0.215                         # each panel's height, of the screen
 GAP = 0.085                        # room for a title and the tick labels above
 do for [m = 1:3] {
-    set tmargin at screen 0.9 - (m - 1) * (PH + GAP)
-    set bmargin at screen 0.9 - (m - 1) * (PH + GAP) - PH
+    set tmargin at screen 0.885 - (m - 1) * (PH + GAP)
+    set bmargin at screen 0.885 - (m - 1) * (PH + GAP) - PH
     set title titles[m]
     set ylabel ylabels[m]
     set yrange [0 : *]

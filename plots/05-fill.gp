@@ -22,7 +22,7 @@ data = "< " . prep("data", "fill")
 load lib . "/output.gp"
 set title "Fill at first failure: live bytes when the first allocation failed, of the zone's data bytes" \
     . (label ne "" ? "  (" . label . ")" : "") \
-    . "\nbars: median over repeats, error bars: 95% interval" noenhanced
+    . "\nbars: median over repeats, error bars: 95% interval" . mixed("fill") noenhanced
 set style data histograms
 set style histogram errorbars gap 1 lw 1
 set style fill solid 0.85 border rgb "#333333"

@@ -42,8 +42,8 @@ set boxwidth 0.6
 set ylabel "seconds, summed over the workers (log scale)"
 set multiplot layout 1, 2 title "Zone lock at " . workers(P) . ": " . group \
     . (label ne "" ? "  (" . label . ")" : "") \
-    . "\nbars: median over repeats, error bars: 95% interval" noenhanced \
-    margins 0.09, 0.98, 0.2, 0.86 spacing 0.08
+    . "\nbars: median over repeats, error bars: 95% interval" . mixed("lock") noenhanced \
+    margins 0.09, 0.98, 0.18, 0.82 spacing 0.08
 do for [m = 0:1] {
     c = 2 + 3 * m
     set title (m == 0 ? "waiting for the lock (lock_wait_ns)" : "holding the lock (lock_hold_ns, sampled)") noenhanced

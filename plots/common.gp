@@ -33,6 +33,12 @@ sh(s) = "'" . sq(s) . "'"
 prep(what, fig) = "awk -f " . sh(lib . "/prep.awk") . " -v what=" . what . " -v fig=" . fig \
                   . " -v group=" . sh(group) . " " . sh(in)
 
+# The title's last line for a figure of summary.csv (FIG) drawn from a
+# row that mixes runs of machines of different kinds (mixed_hosts, which
+# shmbench merge sets); empty otherwise.
+mixed(fig) = system(prep("mixed", fig)) eq "1" ? \
+    "\nwarning: values mix runs from machines of different kinds (summary.csv: mixed_hosts)" : ""
+
 # "allocator workload procs header_bytes" of a run (its runs.csv's all
 # row; header_bytes 0 where the allocator has none).
 runinfo(f) = system("awk -f " . sh(lib . "/prep.awk") . " -v what=runinfo " . sh(f))

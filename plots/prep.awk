@@ -21,6 +21,8 @@
 #            word of one digit per metric: 1 if any group shown has it
 #   data     (summary.csv, fig, group) the figure's table, tab-separated,
 #            "?" where a value is missing
+#   mixed    (summary.csv, fig, group) 1 if a row the figure draws holds
+#            runs from machines of different kinds (mixed_hosts), else 0
 #   runinfo  (runs.csv) "allocator workload procs header_bytes" of the
 #            all row (header_bytes 0 where it is empty)
 #
@@ -332,6 +334,12 @@ END {
     if (what == "names") {
         for (i = 1; i <= nalloc; i++) printf "%s%s", (i > 1 ? " " : ""), alloc[i]
         printf "\n"
+    } else if (what == "mixed") {
+        m = 0
+        for (r = 1; r <= nrows; r++) {
+            if (sel[r] && get(r, "mixed_hosts") == 1) m = 1
+        }
+        print m
     } else if (what == "has") {
         has_metrics(fig)
     } else if (what == "info") {

@@ -12,7 +12,8 @@
 #     the most samples;
 #   - the figures show what they should: every allocator of the workload
 #     in figure 1's legend, no glibc where it has no data (fill refused it,
-#     it has no lock counters);
+#     it has no lock counters); a warning in the title of a figure drawn
+#     from a row with mixed_hosts 1, and only then;
 #   - --format and --out: only the format asked, where asked;
 #   - a run directory gets figures 3 and 6 only; one without samples or
 #     slot statistics gets neither, with one stderr line each; a suite
@@ -99,6 +100,22 @@ grep -q ">glibc<" "$P/05-fill.svg"; [ $? != 0 ]; ok $? "figure 5 shows glibc, re
 grep -q ">glibc" "$P/07-lock-L1-churn.svg"; [ $? != 0 ]; ok $? "figure 7 shows glibc, without lock counters"
 grep -q ">tlsf" "$P/07-lock-L1-churn.svg"; ok $? "figure 7 has no tlsf"
 grep -q "no free timed" "$P/02-latency-L2-fill.svg"; ok $? "figure 2 of fill does not say it has no frees"
+
+# A row of runs from machines of different kinds is said in the title
+# of the figures drawn from it, and only there.
+grep -q "machines of different kinds" "$P/01-throughput-L1-churn.svg"; [ $? != 0 ]
+ok $? "figure 1 warns of mixed machines where no row is mixed"
+M="$T/mixed"
+mkdir -p "$M"
+ln -s "$S/runs" "$M/runs"
+awk -F, -v OFS=, 'NR == 2 { $NF = 1 } { print }' "$S/summary.csv" > "$M/summary.csv"
+quiet "$B" plot "$M" --format svg
+grep -q "machines of different kinds" "$M/plots/01-throughput-L1-churn.svg"
+ok $? "figure 1 does not warn of its mixed row (L1 slab, 1 worker)"
+grep -q "machines of different kinds" "$M/plots/04-fragmentation.svg"
+ok $? "figure 4 does not warn of its mixed row"
+grep -q "machines of different kinds" "$M/plots/07-lock-L1-churn.svg"; [ $? != 0 ]
+ok $? "figure 7 (2 workers) warns of a mixed row it does not draw"
 
 # --format, --out.
 quiet "$B" plot "$S" --format svg --out "$T/svg only"
