@@ -860,8 +860,21 @@ plot_write_index(const struct plot_state *s)
     fprintf(out, "</code> (a %s directory), drawn by <code>shmbench plot</code> from its result "
             "files with the gnuplot scripts of <code>plots/</code>; docs/plots.md says how "
             "to read each one.</p>\n", s->suite ? "suite" : "run");
+    fputs("<ul>\n", out);
     for (i = 0; i < s->ndrawn; i++) {
         d = &s->drawn[i];
+        fprintf(out, "<li><a href=\"#%s\">%zu. ", d->base, (size_t) (d->fig - plot_figures) + 1);
+        plot_html(out, d->fig->title);
+        fprintf(out, "</a>: <code>%s</code></li>\n", d->base);
+    }
+    fputs("</ul>\n", out);
+    for (i = 0; i < s->ndrawn; i++) {
+        d = &s->drawn[i];
+        if (i == 0 || d->fig != s->drawn[i - 1].fig) {
+            fprintf(out, "<h2>%zu. ", (size_t) (d->fig - plot_figures) + 1);
+            plot_html(out, d->fig->title);
+            fputs("</h2>\n", out);
+        }
         fprintf(out, "<figure id=\"%s\">\n<a href=\"%s.%s\"><img src=\"%s.%s\" alt=\"",
                 d->base, d->base, img, d->base, img);
         plot_html(out, d->fig->title);
@@ -889,6 +902,64 @@ plot_write_index(const struct plot_state *s)
         return cli_error("plot: %s: %s", path, strerror(errno));
     }
     return 0;
+}
+
+/* 1 if NAME is a figure's file name: two digits, '-', [A-Za-z0-9_.-]+,
+ * then .svg or .png. */
+static int
+plot_is_figure_name(const char *name)
+{
+    size_t n = strlen(name), i;
+
+    if (n < 8 || !isdigit((unsigned char) name[0]) || !isdigit((unsigned char) name[1])
+        || name[2] != '-'
+        || (strcmp(name + n - 4, ".svg") != 0 && strcmp(name + n - 4, ".png") != 0))
+    {
+        return 0;
+    }
+    for (i = 3; i < n - 4; i++) {
+        if (!isalnum((unsigned char) name[i]) && name[i] != '-' && name[i] != '_'
+            && name[i] != '.')
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Remove from OUT the figures this run did not write (a figure now
+ * skipped, a format not asked for): OUT then holds what DIR's files give,
+ * nothing older.  Other files are left alone. */
+static void
+plot_remove_stale(const struct plot_state *s)
+{
+    DIR           *d = opendir(s->out);
+    struct dirent *e;
+    char           path[PATH_MAX], name[340];
+    size_t         i;
+    int            keep;
+
+    if (d == NULL) {
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (!plot_is_figure_name(e->d_name)) {
+            continue;
+        }
+        keep = 0;
+        for (i = 0; i < s->ndrawn && !keep; i++) {
+            snprintf(name, sizeof(name), "%s.svg", s->drawn[i].base);
+            keep = s->svg && strcmp(name, e->d_name) == 0;
+            snprintf(name, sizeof(name), "%s.png", s->drawn[i].base);
+            keep = keep || (s->png && strcmp(name, e->d_name) == 0);
+        }
+        snprintf(path, sizeof(path), "%s/%s", s->out, e->d_name);
+        if (!keep && plot_is_file(path) && unlink(path) != 0) {
+            fflush(stdout);
+            fprintf(stderr, "shmbench: plot: warning: %s: %s\n", path, strerror(errno));
+        }
+    }
+    closedir(d);
 }
 
 /* --format's list into s->svg, s->png (a usage error if it names another). */
@@ -1027,6 +1098,9 @@ cmd_plot(int argc, char **argv)
         }
     }
     free(runs);
+    if (!s.failed) {
+        plot_remove_stale(&s);
+    }
     rc = plot_write_index(&s);
     printf("plot: %zu figure%s in %s (index.html)\n", s.ndrawn, s.ndrawn == 1 ? "" : "s", s.out);
     for (i = 0; i < s.ngroups; i++) {

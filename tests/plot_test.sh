@@ -14,7 +14,8 @@
 #     in figure 1's legend, no glibc where it has no data (fill refused it,
 #     it has no lock counters); a warning in the title of a figure drawn
 #     from a row with mixed_hosts 1, and only then;
-#   - --format and --out: only the format asked, where asked;
+#   - --format and --out: only the format asked, where asked; figures
+#     left from before that this run did not write are removed;
 #   - a run directory gets figures 3 and 6 only; one without samples or
 #     slot statistics gets neither, with one stderr line each; a suite
 #     without rows or runs gets none, with one line per figure;
@@ -117,8 +118,14 @@ ok $? "figure 4 does not warn of its mixed row"
 grep -q "machines of different kinds" "$M/plots/07-lock-L1-churn.svg"; [ $? != 0 ]
 ok $? "figure 7 (2 workers) warns of a mixed row it does not draw"
 
-# --format, --out.
+# --format, --out; a figure the output directory holds from before that
+# this run does not write is removed, other files are not.
+mkdir -p "$T/svg only"
+cp "$P/03-memory.png" "$T/svg only/03-memory.png"
+cp "$P/03-memory.png" "$T/svg only/09-old-figure.png"
+echo notes > "$T/svg only/notes.txt"
 quiet "$B" plot "$S" --format svg --out "$T/svg only"
+[ -f "$T/svg only/notes.txt" ]; ok $? "plot removed a file that is not a figure"
 n=$(ls "$T/svg only" | grep -c '\.png$')
 [ "$n" = 0 ]; ok $? "--format svg wrote $n PNGs"
 n=$(ls "$T/svg only" | grep -c '\.svg$')
