@@ -184,24 +184,42 @@ struct plot_state {
     int                 failed;
 };
 
+/* realloc, or the command's end: a few kilobytes that cannot be had
+ * leave nothing sensible to draw. */
+static void *
+plot_realloc(void *p, size_t n)
+{
+    p = realloc(p, n);
+    if (p == NULL) {
+        cli_error("plot: out of memory");
+        exit(CLI_EXIT_FAIL);
+    }
+    return p;
+}
+
+/* strdup, through plot_realloc. */
+static char *
+plot_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+
+    return memcpy(plot_realloc(NULL, n), s, n);
+}
+
+/* Append n bytes of s to b. */
 static void
 plot_buf_add(struct plot_buf *b, const char *s, size_t n)
 {
-    char *p;
-
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
-        p = realloc(b->data, b->cap);
-        if (p == NULL) {
-            abort();
-        }
-        b->data = p;
+        b->data = plot_realloc(b->data, b->cap);
     }
     memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
 }
 
+/* Append printf's output to b. */
 static void
 plot_buf_printf(struct plot_buf *b, const char *fmt, ...)
 {
@@ -213,11 +231,8 @@ plot_buf_printf(struct plot_buf *b, const char *fmt, ...)
     n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
     va_end(ap);
     if (n >= (int) sizeof(tmp)) {
-        char *big = malloc((size_t) n + 1);
+        char *big = plot_realloc(NULL, (size_t) n + 1);
 
-        if (big == NULL) {
-            abort();
-        }
         va_start(ap, fmt);
         vsnprintf(big, (size_t) n + 1, fmt, ap);
         va_end(ap);
@@ -522,16 +537,12 @@ plot_draw(struct plot_state *s, const struct plot_figure *f, const char *base,
             return -1;
         }
     }
-    d = realloc(s->drawn, (s->ndrawn + 1) * sizeof(*d));
-    if (d == NULL) {
-        abort();
-    }
-    s->drawn = d;
+    s->drawn = plot_realloc(s->drawn, (s->ndrawn + 1) * sizeof(*d));
     d = &s->drawn[s->ndrawn++];
     d->fig = f;
     snprintf(d->base, sizeof(d->base), "%s", base);
     snprintf(d->from, sizeof(d->from), "%s", from);
-    d->detail = detail ? strdup(detail) : NULL;
+    d->detail = detail ? plot_strdup(detail) : NULL;
     return 0;
 }
 
@@ -577,14 +588,11 @@ plot_load_groups(struct plot_state *s, const char *summary)
         if (f[3][0] == '\0' || plot_has_control(f[3])) {
             continue;
         }
-        s->groups = realloc(s->groups, (s->ngroups + 1) * sizeof(*s->groups));
-        if (s->groups == NULL) {
-            abort();
-        }
-        s->groups[s->ngroups].line = strdup(f[0]);
-        s->groups[s->ngroups].slug = strdup(f[1]);
-        s->groups[s->ngroups].label = strdup(f[2]);
-        s->groups[s->ngroups].spec = strdup(f[3]);
+        s->groups = plot_realloc(s->groups, (s->ngroups + 1) * sizeof(*s->groups));
+        s->groups[s->ngroups].line = plot_strdup(f[0]);
+        s->groups[s->ngroups].slug = plot_strdup(f[1]);
+        s->groups[s->ngroups].label = plot_strdup(f[2]);
+        s->groups[s->ngroups].spec = plot_strdup(f[3]);
         s->ngroups++;
     }
     free(out.data);
@@ -648,6 +656,7 @@ plot_read_run(const char *path, struct plot_run *r)
     return found;
 }
 
+/* qsort's order of runs: by suite line, then by ID (r1 before r2). */
 static int
 plot_run_order(const void *a, const void *b)
 {
@@ -682,10 +691,7 @@ plot_scan_runs(const char *dir, size_t *n)
         {
             continue;
         }
-        runs = realloc(runs, (*n + 1) * sizeof(*runs));
-        if (runs == NULL) {
-            abort();
-        }
+        runs = plot_realloc(runs, (*n + 1) * sizeof(*runs));
         r = &runs[*n];
         memset(r, 0, sizeof(*r));
         snprintf(r->id, sizeof(r->id), "%s", e->d_name);
