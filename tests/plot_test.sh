@@ -14,6 +14,7 @@
 #     in figure 1's legend, no glibc where it has no data (fill refused it,
 #     it has no lock counters); a warning in the title of a figure drawn
 #     from a row with mixed_hosts 1, and only then;
+#   - --scripts: the scripts given are the ones run;
 #   - --format and --out: only the format asked, where asked; figures
 #     left from before that this run did not write are removed;
 #   - a run directory gets figures 3 and 6 only; one without samples or
@@ -139,6 +140,14 @@ quiet "$B" plot "$R" --out "$T/one"
 ok $? "a run directory's plots: $(ls "$T/one" | tr '\n' ' ')"
 is_png "$T/one/03-memory.png"; ok $? "the run's 03-memory.png is not PNG"
 grep -q 'From <code>slots.csv</code>' "$T/one/index.html"; ok $? "the run's index.html"
+
+# --scripts: the scripts of another directory are the ones run.
+mkdir -p "$T/my scripts"
+cp "$(dirname "$0")/../plots/"* "$T/my scripts/"
+sed 's/Memory over time: /Memory over time (my scripts): /' "$(dirname "$0")/../plots/03-memory.gp" \
+    > "$T/my scripts/03-memory.gp"
+quiet "$B" plot "$R" --out "$T/mine" --format svg --scripts "$T/my scripts"
+grep -q "Memory over time (my scripts)" "$T/mine/03-memory.svg"; ok $? "--scripts was not used"
 
 # A run with one sample and no slot statistics: nothing to draw.
 R="$S/runs/L1-tlsf-churn-p1-r1"
