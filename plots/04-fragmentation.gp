@@ -9,9 +9,10 @@
 #   overhead at peak        peak footprint / peak live bytes (overhead_at_peak;
 #                           1 is no overhead)
 # Each workload at the fewest workers it ran with that have these
-# figures (the label says how many).  A missing bar is a figure with no
-# value: one the allocator does not report (a private heap has no zone
-# figures), or an external fragmentation with nothing free (a full zone).
+# figures (the label says how many).  A missing bar is a zero, or a figure
+# with no value: one the allocator does not report (a private heap has no
+# zone figures), or an external fragmentation with nothing free (a full
+# zone); the title says so.
 if (!exists("lib")) { lib = "plots" }
 load lib . "/common.gp"
 

@@ -3,7 +3,7 @@
 # failed allocation (fill, and any other that ran the zone full), one bar
 # per allocator: the live bytes when the first allocation failed over the
 # zone's data bytes (fill_at_fail_ratio, in percent), the median over
-# the repeats with its 95% interval.  100% would be a zone used to its
+# the repeats with its 95% interval, its value written above it.  100% would be a zone used to its
 # last byte; what is missing is lost to headers, rounding and pieces too
 # small for the request.  Each workload at the fewest workers that have
 # the figure (with several, each worker's fill at its own first failure is

@@ -2,7 +2,7 @@
 # variables' defaults, the shell quoting and the awk step (prep.awk) that
 # the scripts read their data through, the allocators' colours (one
 # place: every figure gives an allocator the same colour) and the
-# number formats.  The terminal and the output file are set later, by
+# labelled ticks of a log axis.  The terminal and the output file are set later, by
 # output.gp, once the script knows it has data: a figure without data
 # writes no file.
 #
@@ -14,6 +14,7 @@
 #   lib    this directory (default "plots": run from the source tree)
 #   group  the workload_spec of a one-workload figure (01, 02, 07)
 #   runs   the run's runs.csv, for the title of a one-run figure (03, 06)
+#          and 03's fixed header
 #   label  where the data came from, for the title (optional)
 if (!exists("in")) { exit error "set in='FILE' (the result file to draw) with gnuplot -e" }
 if (!exists("out")) { exit error "set out='FILE' (the file to write) with gnuplot -e" }
@@ -42,9 +43,12 @@ mixed(fig) = system(prep("mixed", fig)) eq "1" ? \
 # "allocator workload procs header_bytes" of a run (its runs.csv's all
 # row; header_bytes 0 where the allocator has none).
 runinfo(f) = system("awk -f " . sh(lib . "/prep.awk") . " -v what=runinfo " . sh(f))
+
 # The data rows of a CSV file (its lines after the header); gnuplot's
 # stats cannot say 0.
 datarows(f) = int(system("awk 'END { print (NR > 0 ? NR - 1 : 0) }' " . sh(f)))
+
+# "1 worker", "2 workers".
 workers(n) = sprintf("%d %s", n, n == 1 ? "worker" : "workers")
 
 # The allocators' colours, by registry name; a variant (slab:nocount)

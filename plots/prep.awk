@@ -30,11 +30,12 @@
 # are: its label is the workload's name, with " L<line>" (its first line)
 # when two groups share a name.  FIG is throughput, latency, lock (one
 # group: data blocks per allocator, or one row per allocator) or frag, fill
-# (every group: one row per group, columns per allocator).  A figure of one
-# group is drawn at the most workers that have its data (contention is
-# what a shared zone is about), frag and fill at the fewest (the
-# allocator's own behaviour), per group.  Awk's plain `awk` (mawk) is
-# enough: no gawk extension is used.
+# (every group: one row per group, columns per allocator).  Throughput is
+# drawn at every worker count; latency and lock at the most workers that
+# have their data (contention is what a shared zone is about); frag and
+# fill at the fewest, per group (the allocator's own behaviour).  A field
+# holding a newline is not read (summary.csv has none).  Debian's default
+# awk (mawk) is enough: no gawk extension is used.
 
 # Split the CSV line s into f[1..n] (RFC 4180 quotes); return n.
 function csv_split(s, f,    n, i, c, v, q, len) {
