@@ -146,9 +146,10 @@ struct plot_buf {
     size_t  len, cap;
 };
 
-/* A workload group of summary.csv (prep.awk's `groups`). */
+/* A workload group of summary.csv (prep.awk's `groups`): its rows that
+ * the driver refused and those with failed runs, for the captions. */
 struct plot_group {
-    char *line, *slug, *label, *spec;
+    char *line, *slug, *label, *spec, *refused, *failed;
 };
 
 /* A run of a suite's runs/ directory. */
@@ -550,7 +551,7 @@ plot_draw(struct plot_state *s, const struct plot_figure *f, const char *base,
 static int
 plot_load_groups(struct plot_state *s, const char *summary)
 {
-    char             awk[PATH_MAX], prep[PATH_MAX], msg[512], *argv[6], *p, *nl, *f[4];
+    char             awk[PATH_MAX], prep[PATH_MAX], msg[512], *argv[6], *p, *nl, *f[6];
     struct plot_buf  out = { 0 }, err = { 0 };
     int              rc, k;
 
@@ -578,7 +579,7 @@ plot_load_groups(struct plot_state *s, const char *summary)
             break;
         }
         *nl = '\0';
-        for (k = 0; k < 4; k++) {
+        for (k = 0; k < 6; k++) {
             f[k] = p;
             p += strcspn(p, "\t");
             if (*p) {
@@ -593,6 +594,8 @@ plot_load_groups(struct plot_state *s, const char *summary)
         s->groups[s->ngroups].slug = plot_strdup(f[1]);
         s->groups[s->ngroups].label = plot_strdup(f[2]);
         s->groups[s->ngroups].spec = plot_strdup(f[3]);
+        s->groups[s->ngroups].refused = plot_strdup(f[4]);
+        s->groups[s->ngroups].failed = plot_strdup(f[5]);
         s->ngroups++;
     }
     free(out.data);
@@ -719,6 +722,22 @@ plot_scan_runs(const char *dir, size_t *n)
     return runs;
 }
 
+/* Append to a caption what group g's figures leave out: the rows the
+ * driver refused, those with failed runs (named with the group's label
+ * when `named`). */
+static void
+plot_not_run(struct plot_buf *b, const struct plot_group *g, int named)
+{
+    if (g->refused[0]) {
+        plot_buf_printf(b, " Refused by the driver, not run%s%s: %s.", named ? " on " : "",
+                        named ? g->label : "", g->refused);
+    }
+    if (g->failed[0]) {
+        plot_buf_printf(b, " Failed runs, left out of the medians%s%s: %s.",
+                        named ? " on " : "", named ? g->label : "", g->failed);
+    }
+}
+
 /* The figures of summary.csv: each workload group's, then the others. */
 static void
 plot_summary_figure(struct plot_state *s, const struct plot_figure *f, const char *summary)
@@ -732,6 +751,10 @@ plot_summary_figure(struct plot_state *s, const struct plot_figure *f, const cha
             plot_buf_printf(&list, "%s%s = %s", g ? "; " : "Workloads: ",
                             s->groups[g].label, s->groups[g].spec);
         }
+        plot_buf_add(&list, ".", 1);
+        for (g = 0; g < s->ngroups; g++) {
+            plot_not_run(&list, &s->groups[g], 1);
+        }
         plot_draw(s, f, f->name, summary, NULL, "", "", "summary.csv", list.data);
         free(list.data);
         return;
@@ -739,6 +762,7 @@ plot_summary_figure(struct plot_state *s, const struct plot_figure *f, const cha
     for (g = 0; g < s->ngroups; g++) {
         snprintf(base, sizeof(base), "%s-%s", f->name, s->groups[g].slug);
         plot_buf_printf(&list, "Workload %s.", s->groups[g].spec);
+        plot_not_run(&list, &s->groups[g], 0);
         plot_draw(s, f, base, summary, NULL, s->groups[g].spec, "", "summary.csv", list.data);
         free(list.data);
         memset(&list, 0, sizeof(list));
@@ -1114,6 +1138,8 @@ cmd_plot(int argc, char **argv)
         free(s.groups[i].slug);
         free(s.groups[i].label);
         free(s.groups[i].spec);
+        free(s.groups[i].refused);
+        free(s.groups[i].failed);
     }
     free(s.groups);
     for (i = 0; i < s.ndrawn; i++) {

@@ -10,7 +10,9 @@
 # WHAT is one of
 #
 #   groups   (summary.csv) one line per workload group, in suite-file
-#            order: first line, slug, label and workload_spec, tab-separated
+#            order: first line, slug, label, workload_spec, the rows the
+#            driver refused and those with failed runs (each a list of
+#            "allocator (N workers)", maybe empty), tab-separated
 #   names    (summary.csv, fig, group) the allocators that figure FIG has
 #            data for, space-separated, in suite-file order
 #   info     (summary.csv, fig, group) for throughput, the smallest and
@@ -269,7 +271,7 @@ function data_groups(f,    ms, nm, m, s, g, i, r, line, found) {
     nm = split(metrics(f), ms, " ")
     for (s = 1; s <= nshown; s++) {
         g = shown[s]
-        line = glabel[g] " (" gat[g] (gat[g] == 1 ? " worker)" : " workers)")
+        line = glabel[g] " (" workers_(gat[g]) ")"
         for (i = 1; i <= nalloc; i++) {
             found = 0
             for (r = 1; r <= nrows; r++) {
@@ -284,6 +286,42 @@ function data_groups(f,    ms, nm, m, s, g, i, r, line, found) {
         }
         print line
     }
+}
+
+# The rows of group g with runs in column c (refused, failed), as
+# "allocator (1, 2 workers)" items, comma-separated ("refused" only where
+# no run of the row was ok; failed with the count: "slab (2 workers: 1
+# of 3)").
+function not_run(g, c,    r, a, n, i, order, procs, last, out) {
+    n = 0
+    for (r = 1; r <= nrows; r++) {
+        if (rgroup[r] != g || get(r, c) + 0 == 0) continue
+        if (c == "refused" && get(r, "ok") + 0 > 0) continue
+        a = get(r, "allocator")
+        if (c == "failed") {
+            order[++n] = a " (" workers_(get(r, "procs")) ": " get(r, "failed") " of " get(r, "runs") ")"
+            continue
+        }
+        if (!(a in procs)) {
+            order[++n] = a
+            procs[a] = get(r, "procs")
+        } else {
+            procs[a] = procs[a] ", " get(r, "procs")
+        }
+        last[a] = get(r, "procs")
+    }
+    out = ""
+    for (i = 1; i <= n; i++) {
+        a = order[i]
+        out = out (i > 1 ? ", " : "") (c == "failed" ? a : a " (" procs[a] \
+              (last[a] == 1 && procs[a] == "1" ? " worker)" : " workers)"))
+    }
+    return out
+}
+
+# "1 worker", "2 workers".
+function workers_(n) {
+    return n (n == 1 ? " worker" : " workers")
 }
 
 # Per allocator, the digits of has (1: some selected row has metric m).
@@ -327,7 +365,8 @@ END {
     find_groups()
     if (what == "groups") {
         for (g = 1; g <= ngroups; g++) {
-            printf "%s\t%s\t%s\t%s\n", gline[g], gslug[g], glabel[g], gspec[g]
+            printf "%s\t%s\t%s\t%s\t%s\t%s\n", gline[g], gslug[g], glabel[g], gspec[g],
+                   not_run(g, "refused"), not_run(g, "failed")
         }
         exit 0
     }

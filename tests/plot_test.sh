@@ -92,6 +92,10 @@ grep -q 'From <code>runs/L2-slab-fill-p1-r1/slots.csv</code>' "$P/index.html"
 ok $? "index.html: figure 6 of line 2 is not from its first slab run"
 grep -q 'Workload churn:live=1000,rounds=1000000,sizes=uniform:8:2048,remote=0\.' "$P/index.html"
 ok $? "index.html: figure 1's caption does not name its workload"
+grep -q 'Workload fill:sizes=uniform:16:4096\. Refused by the driver, not run: glibc (1, 2 workers)\.' "$P/index.html"
+ok $? "index.html: figure 1 of fill does not say that glibc was refused"
+grep -q 'Refused by the driver, not run on fill: glibc (1, 2 workers)\.' "$P/index.html"
+ok $? "index.html: figure 5 does not say that glibc was refused"
 
 # What the figures show.
 for a in slab tlsf glibc; do
@@ -104,13 +108,15 @@ grep -q ">tlsf" "$P/07-lock-L1-churn.svg"; ok $? "figure 7 has no tlsf"
 grep -q "no free timed" "$P/02-latency-L2-fill.svg"; ok $? "figure 2 of fill does not say it has no frees"
 
 # A row of runs from machines of different kinds is said in the title
-# of the figures drawn from it, and only there.
+# of the figures drawn from it, and only there; a row with failed runs
+# in the captions.  (Row 2 is L1's slab at 1 worker; its workload_spec
+# holds three commas, so that runs and failed are fields 9 and 11.)
 grep -q "machines of different kinds" "$P/01-throughput-L1-churn.svg"; [ $? != 0 ]
 ok $? "figure 1 warns of mixed machines where no row is mixed"
 M="$T/mixed"
 mkdir -p "$M"
 ln -s "$S/runs" "$M/runs"
-awk -F, -v OFS=, 'NR == 2 { $NF = 1 } { print }' "$S/summary.csv" > "$M/summary.csv"
+awk -F, -v OFS=, 'NR == 2 { $NF = 1; $9 = 3; $11 = 1 } { print }' "$S/summary.csv" > "$M/summary.csv"
 quiet "$B" plot "$M" --format svg
 grep -q "machines of different kinds" "$M/plots/01-throughput-L1-churn.svg"
 ok $? "figure 1 does not warn of its mixed row (L1 slab, 1 worker)"
@@ -118,6 +124,8 @@ grep -q "machines of different kinds" "$M/plots/04-fragmentation.svg"
 ok $? "figure 4 does not warn of its mixed row"
 grep -q "machines of different kinds" "$M/plots/07-lock-L1-churn.svg"; [ $? != 0 ]
 ok $? "figure 7 (2 workers) warns of a mixed row it does not draw"
+grep -q 'Failed runs, left out of the medians: slab (1 worker: 1 of 3)\.' "$M/plots/index.html"
+ok $? "index.html does not name the failed runs"
 
 # --format, --out; a figure the output directory holds from before that
 # this run does not write is removed, other files are not.
