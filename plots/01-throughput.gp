@@ -38,7 +38,7 @@ set xlabel "worker processes"
 set ylabel "aggregate throughput, ops/s (log scale)"
 set logscale y
 set yrange [ylo : yhi]
-eval logtics("y", "%.0s%c")
+eval logtics("y", "%.0s%c", yhi / ylo)
 set xrange [xmin - 0.5 : xmax + 0.5]
 if (xmax - xmin <= 16) { set xtics 1 }
 set key outside right top noenhanced title "allocator" box

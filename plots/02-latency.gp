@@ -27,14 +27,14 @@ load lib . "/output.gp"
 set encoding utf8
 set logscale y
 set yrange [ymin * 1e-9 / 1.5 : ymax * 1e-9 * 1.5]
-eval logtics("y", "%.0s %cs")
+eval logtics("y", "%.0s %cs", ymax / ymin * 2.25)
 set xrange [-0.4 : 4.4]
 set xtics ("p50" 0, "p90" 1, "p99" 2, "p99.9" 3, "max" 4)
 set xlabel "percentile of the timed ops"
 set key noenhanced
 set multiplot layout 1, 2 title "Latency percentiles at " . workers(P) . ": " . group \
     . (label ne "" ? "  (" . label . ")" : "") \
-    . "\nmedian over repeats, bars: 95% interval" . mixed("latency") noenhanced margins 0.09, 0.84, 0.12, 0.82 spacing 0.07
+    . "\nmedian over repeats, bars: 95% interval" . mixed("latency") noenhanced margins 0.09, 0.8, 0.12, 0.82 spacing 0.07
 set ylabel "latency (log scale)"
 unset key
 do for [m = 1:2] {

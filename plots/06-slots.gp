@@ -21,6 +21,7 @@ stats in using (column("fails")) nooutput
 FAILS = STATS_sum
 stats in using (column("reqs")) nooutput
 REQS = STATS_sum
+RMAX = STATS_max > 1 ? STATS_max : 1
 pos(v) = v > 0 ? v : NaN
 
 H = 800
@@ -44,7 +45,7 @@ set title sprintf("allocation requests per size class (%.0f in all, %.0f failed)
 set ylabel "requests (log scale)"
 set logscale y
 set yrange [0.8 : *]
-eval logtics("y", "%.0s%c")
+eval logtics("y", "%.0s%c", RMAX / 0.8)
 if (FAILS > 0) {
     plot in using (pos(column("reqs"))):xtic(1) lc rgb "#2ca02c" title "reqs", \
          ''  using (pos(column("fails"))) lc rgb "#d62728" title "fails"

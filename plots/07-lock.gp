@@ -34,7 +34,7 @@ floor_(v) = v > base ? v : base    # an interval reaching 0 ends at the axis
 load lib . "/output.gp"
 set logscale y
 set yrange [base : yhi * 3]
-eval logtics("y", "%.0s %cs")
+eval logtics("y", "%.0s %cs", yhi / ylo * 9)
 set xrange [-0.6 : N - 0.4]
 set xtics noenhanced
 set style fill solid 0.85 border rgb "#333333"

@@ -74,9 +74,11 @@ alloc_color(a) = sprintf("#%06x", alloc_rgb(a))
 set datafile separator "\t"
 set datafile missing "?"
 
-# Labelled ticks at 1, 2 and 5 times each power of ten on a log axis
-# (AXIS: "y", "y2"), in SI units with FMT ("%.0s%c": 2k, 5M), so that a
-# figure spanning less than a decade still has readable values; an
-# explicit list, since gnuplot's own log ticks start from the range's end:
-# eval logtics("y", "%.0s%c").
-logtics(axis, fmt) = sprintf("set %stics (gprintf('%s', 1e-12) 1e-12); do for [k=-12:15] { set %stics add (gprintf('%s', 10.0**k) 10.0**k, gprintf('%s', 2*10.0**k) 2*10.0**k, gprintf('%s', 5*10.0**k) 5*10.0**k) }", axis, fmt, axis, fmt, fmt, fmt)
+# Labelled ticks on a log axis (AXIS: "y", "y2") in SI units with FMT
+# ("%.0s%c": 2k, 5M): at 1, 2 and 5 times each power of ten, so that a
+# figure spanning less than a decade still has readable values, or at
+# the powers of ten alone when the axis spans more than four decades
+# (SPAN: its top over its bottom).  An explicit list, since gnuplot's own
+# log ticks start from the range's end: eval logtics("y", "%.0s%c", SPAN).
+tics25(axis, fmt) = sprintf("set %stics add (gprintf('%s', 2*10.0**k) 2*10.0**k, gprintf('%s', 5*10.0**k) 5*10.0**k)", axis, fmt, fmt)
+logtics(axis, fmt, span) = sprintf("set %stics (gprintf('%s', 1e-12) 1e-12); do for [k=-12:15] { set %stics add (gprintf('%s', 10.0**k) 10.0**k); %s }", axis, fmt, axis, fmt, span > 1e4 ? "" : tics25(axis, fmt))
