@@ -100,6 +100,7 @@ int cmd_shdict(int argc, char **argv);
 int cmd_suite(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 extern const char cmd_list_help[];
 extern const char cmd_replay_help[];
@@ -112,6 +113,7 @@ extern const char cmd_shdict_help[];
 extern const char cmd_suite_help[];
 extern const char cmd_merge_help[];
 extern const char cmd_compare_help[];
+extern const char cmd_plot_help[];
 
 /* Every workload of `run` with its parameters, defaults and ranges (for
  * `run --help` and `list --workloads`; cmd_list.c). */

@@ -30,6 +30,7 @@ static const struct command commands[] = {
     { "suite",  cmd_suite,  cmd_suite_help,  "the runs of a suite file, summarised", 0 },
     { "merge",  cmd_merge,  cmd_merge_help,  "run and suite directories joined into one", 0 },
     { "compare", cmd_compare, cmd_compare_help, "B/A ratios of two result directories", 0 },
+    { "plot",   cmd_plot,   cmd_plot_help,   "the figures of a suite or run directory (gnuplot)", 0 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

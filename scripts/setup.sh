@@ -7,11 +7,12 @@
 #     cmake, dpkg-dev for `apt-get source`, the libraries of the
 #     baseline allocators, google-benchmark for the micro suite
 #     (shmbench-micro), sqlite3 (a real program whose allocations the
-#     capture test records and replays), GNU parallel (a suite's runs
-#     fanned out with `suite --print-commands`, docs/suites.md), and
-#     Debian's nginx-light with its lua module and curl (the tests start a
-#     private nginx on 127.0.0.1 to compare shmbench with; the package's
-#     own service is kept from starting while it installs).
+#     capture test records and replays), gnuplot-nox (`shmbench plot`
+#     draws its figures with it), GNU parallel (a suite's runs fanned out
+#     with `suite --print-commands`, docs/suites.md), and Debian's
+#     nginx-light with its lua module and curl (the tests start a private
+#     nginx on 127.0.0.1 to compare shmbench with; the package's own
+#     service is kept from starting while it installs).
 #  2. nginx 1.22.1's source from Debian's source package (scripts/fetch-nginx.sh),
 #     for the `nginx` reference allocator; never committed.
 #  3. cmake + build into BUILDDIR (default build/), warnings as errors.
@@ -20,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$here/build}
 packages=(gcc g++ make cmake dpkg-dev pkg-config libboost-dev libjemalloc-dev libmimalloc-dev
-          libbenchmark-dev sqlite3 parallel nginx-light libnginx-mod-http-lua curl)
+          libbenchmark-dev sqlite3 gnuplot-nox parallel nginx-light libnginx-mod-http-lua curl)
 
 missing=()
 for p in "${packages[@]}"; do
