@@ -652,9 +652,18 @@ run_csv_lead(FILE *f, struct run_state *r, const char *worker, const char *pid,
             status);
 }
 
+/* Whether the workers' live bytes are the zone's (not so for a workload
+ * whose blocks a shared index holds: WL_SHARED_INDEX). */
+static int
+run_live_known(const struct run_state *r)
+{
+    return (r->o->wl->flags & WL_SHARED_INDEX) == 0;
+}
+
 /* Columns from ops to fill_at_fail_bytes. */
 static void
-run_csv_counts(FILE *f, const struct wl_counters *k, const char *in_transit, double secs)
+run_csv_counts(FILE *f, const struct wl_counters *k, const char *in_transit, double secs,
+    int live_known)
 {
     fprintf(f, "%llu,%llu,%llu,%llu,%llu,%llu,%s,", (unsigned long long) k->ops,
             (unsigned long long) k->allocs, (unsigned long long) k->frees,
@@ -669,12 +678,12 @@ run_csv_counts(FILE *f, const struct wl_counters *k, const char *in_transit, dou
             (unsigned long long) k->live_bytes, (unsigned long long) k->granted_bytes,
             (unsigned long long) k->peak_live, (unsigned long long) k->held_blocks,
             (unsigned long long) k->held_bytes);
-    if (k->granted_bytes > 0) {
+    if (live_known && k->granted_bytes > 0) {
         fprintf(f, "%.6f,", 1.0 - (double) k->live_bytes / (double) k->granted_bytes);
     } else {
         fputc(',', f);
     }
-    if (k->first_fail_op || k->fill_at_fail) {
+    if (live_known && (k->first_fail_op || k->fill_at_fail)) {
         fprintf(f, "%llu,", (unsigned long long) k->fill_at_fail);
     } else {
         fputc(',', f);
@@ -848,12 +857,12 @@ run_csv_zone(FILE *f, struct run_state *r, const struct alloc_stats *st,
     } else {
         fputc(',', f);
     }
-    if (r->peak_footprint > 0 && r->peak_live > 0) {
+    if (run_live_known(r) && r->peak_footprint > 0 && r->peak_live > 0) {
         fprintf(f, "%.6f,", (double) r->peak_footprint / (double) r->peak_live);
     } else {
         fputc(',', f);
     }
-    if (st && st->data_bytes > 0 && all->fails > 0) {
+    if (run_live_known(r) && st && st->data_bytes > 0 && all->fails > 0) {
         fprintf(f, "%.6f,", (double) all->fill_at_fail / (double) st->data_bytes);
     } else {
         fputc(',', f);
@@ -887,7 +896,7 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
         run_status_word(&r->m.w[w], status, sizeof(status));
         run_csv_lead(f, r, worker, pid, status);
         run_csv_counts(f, k, "", k->t_end > r->m.t_go && r->m.t_go
-                       ? (double) (k->t_end - r->m.t_go) / 1e9 : 0);
+                       ? (double) (k->t_end - r->m.t_go) / 1e9 : 0, run_live_known(r));
         run_csv_lat(f, r, ((const struct wl_slot *) master_slot(&r->m, w))->lat);
         memset(one, 0, sizeof(one));
         one[w] = z->ctl->lockstat[w];
@@ -898,7 +907,7 @@ run_write_csv(struct run_state *r, const struct wl_counters *all, uint64_t in_tr
     snprintf(transit, sizeof(transit), "%llu", (unsigned long long) in_transit);
     run_csv_lead(f, r, "all", "", r->m.failed ? "failed" : "ok");
     run_csv_counts(f, all, transit, all->t_end > r->m.t_go && r->m.t_go
-                   ? (double) (all->t_end - r->m.t_go) / 1e9 : 0);
+                   ? (double) (all->t_end - r->m.t_go) / 1e9 : 0, run_live_known(r));
     run_csv_lat(f, r, r->lat_all);
     run_csv_lock(f, z->ctl->lockstat, have, forced);
     run_csv_zone(f, r, st, all);

@@ -35,6 +35,9 @@ for alloc in slab tlsf lfslab; do
         l=$(col "$d/runs.csv" all live_blocks)
         [ -n "$a" ] && [ $((a - f)) -eq "$t" ] && [ "$l" -eq 0 ]
         ok $? "$alloc $wl: allocs $a - frees $f != in transit $t (live $l)"
+        [ -z "$(col "$d/runs.csv" all overhead_at_peak)" ] && [ -z "$(col "$d/runs.csv" all internal_frag)" ] \
+            && [ -n "$(col "$d/runs.csv" all footprint_bytes)" ]
+        ok $? "$alloc $wl: live-derived figures of a shared index reported, or no footprint"
         e0=$(ctr "$d" 0 workload evictions)
         e1=$(ctr "$d" 1 workload evictions)
         ea=$(ctr "$d" all workload evictions)

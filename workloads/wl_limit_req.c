@@ -409,4 +409,5 @@ const struct workload wl_limit_req = {
     .run = limit_req_run,
     .extra = limit_req_extra,
     .nextra = sizeof(limit_req_extra) / sizeof(limit_req_extra[0]),
+    .flags = WL_SHARED_INDEX,
 };

@@ -343,4 +343,5 @@ const struct workload wl_lua_dict = {
     .run = lua_dict_run,
     .extra = lua_dict_extra,
     .nextra = sizeof(lua_dict_extra) / sizeof(lua_dict_extra[0]),
+    .flags = WL_SHARED_INDEX,
 };

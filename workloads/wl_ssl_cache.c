@@ -433,4 +433,5 @@ const struct workload wl_ssl_cache = {
     .run = ssl_cache_run,
     .extra = ssl_cache_extra,
     .nextra = sizeof(ssl_cache_extra) / sizeof(ssl_cache_extra[0]),
+    .flags = WL_SHARED_INDEX,
 };

@@ -143,6 +143,15 @@ struct wl_ctx;
 #define WL_NEEDS_CROSS_FREE 1u   /* frees blocks another process allocated */
 #define WL_NEEDS_IN_SHM     2u   /* its blocks must be in the zone */
 
+/* Workload flags (struct workload's `flags`). */
+#define WL_SHARED_INDEX     1u   /* its blocks belong to an index in the zone
+                                    that every worker shares (a module's
+                                    tree), not to a worker: no worker's live
+                                    bytes count them, so the figures made of
+                                    live bytes (internal fragmentation,
+                                    overhead at peak, fill at failure) are
+                                    unknown and left empty */
+
 struct workload {
     const char            *name;
     const char            *summary;     /* one line for the listings */
@@ -182,6 +191,8 @@ struct workload {
      * WL_EXTRA_MAX.  Updated with wl_add like every count. */
     const char *const     *extra;
     unsigned               nextra;
+
+    unsigned               flags;       /* WL_SHARED_INDEX */
 };
 
 /* What a worker's run() is given. */
