@@ -58,14 +58,14 @@ set style histogram errorbars gap 1 lw 1
 set style fill solid 0.85 border rgb "#333333"
 set boxwidth 0.9
 unset key
-set xtics noenhanced
+set xtics noenhanced rotate by -20 font ",9"
 set multiplot title "Fragmentation per allocator and workload" \
     . (label ne "" ? "  (" . label . ")" : "") \
     . "\nbars: median over repeats, error bars: 95% interval; no bar: zero, or no value (not reported, or nothing free)" . mixed("frag") noenhanced
 set lmargin at screen 0.08
 set rmargin at screen 0.84
-PH = 0.215                         # each panel's height, of the screen
-GAP = 0.085                        # room for a title and the tick labels above
+PH = 0.19                          # each panel's height, of the screen
+GAP = 0.11                         # room for a title and the (slanted) tick labels above
 do for [m = 1:3] {
     set tmargin at screen 0.885 - (m - 1) * (PH + GAP)
     set bmargin at screen 0.885 - (m - 1) * (PH + GAP) - PH
