@@ -1,9 +1,8 @@
 # 03-memory.gp: figure 3, memory over time in one run, from its
-# timeseries.csv (`in`; `runs` is its runs.csv, for the title and the
-# fixed header): live bytes (requested sizes of the blocks held),
+# timeseries.csv (`in`; `runs` is its runs.csv, for the title): live bytes (requested sizes of the blocks held),
 # granted bytes (their usable sizes), footprint (the zone's bytes handed
-# out or reserved for blocks, the fixed header excluded: timeseries.csv's
-# footprint_bytes less runs.csv's header_bytes) and resident bytes (the
+# out or reserved for blocks: timeseries.csv's footprint_bytes, which
+# never includes the allocator's fixed header) and resident bytes (the
 # zone's pages in RAM, by mincore), against seconds since the barrier.
 # Footprint is drawn only where the sample read the allocator's figures
 # (stats 1); the last row (written after the workers ended, at the run's
@@ -19,14 +18,13 @@ if (datarows(in) < 2) {
     exit status 3
 }
 info = runinfo(runs ne "" ? runs : in)
-hdr = words(info) >= 4 ? real(word(info, 4)) : 0
 stats in using (column("resident_bytes")) nooutput
 top = STATS_max
 stats in using (column("granted_bytes")) nooutput
 top = STATS_max > top ? STATS_max : top
 U = top >= 2.0**30 ? 2.0**30 : top >= 2.0**20 ? 2.0**20 : 2.0**10
 UN = U == 2.0**30 ? "GiB" : U == 2.0**20 ? "MiB" : "KiB"
-fp(v) = v == v ? (v - hdr) / U : NaN
+fp(v) = v == v ? v / U : NaN
 
 load lib . "/output.gp"
 set title sprintf("Memory over time: %s on %s, %s%s", word(info, 2), word(info, 1), \
