@@ -27,7 +27,8 @@ const char cmd_list_help[] =
     "  bad-free       bad and double frees are refused\n"
     "  pages          understands a trace's 'pages N'\n"
     "  lock-counters  its lock counts contention into the zone\n"
-    "  attach         'shmbench stat NAME' can read its zones\n";
+    "  attach         'shmbench stat NAME' can read its zones\n"
+    "  lock-free      some paths change the zone without its lock\n";
 
 void
 cli_print_workloads(FILE *out)

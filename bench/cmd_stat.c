@@ -45,7 +45,11 @@
  * zone changes even under its lock (lfslab's small path takes none) or
  * without it (--no-lock), and the whole is tried again, up to STAT_TRIES
  * times STAT_RETRY_MS apart, before the zone is said to have changed while
- * it was read.  Without the lock, a copy that held still but fails while a
+ * it was read.  For an allocator with lock-free paths (ALLOC_LOCK_FREE_PATHS:
+ * lfslab) two equal copies prove nothing: a worker preempted in the middle
+ * of a lock-free transition leaves the same half-done state in both, so
+ * such a copy is tried again too, and after the last try the zone is said
+ * to have been inconsistent in every try, not corrupt.  Without the lock, a copy that held still but fails while a
  * live process holds the lock is that process's operation in progress (it
  * may be preempted): tried again too, and said so in the end.
  *
@@ -960,7 +964,7 @@ stat_settle(struct stat_ctx *c, struct stat_copy **out)
     const char       *name = c->o->name;
     char              why[512];
     uint64_t          owner, held = 0;
-    unsigned          t;
+    unsigned          t, lockfree = 0;
     int               rc;
 
     for (t = 0; t < STAT_TRIES; t++) {
@@ -992,7 +996,12 @@ stat_settle(struct stat_ctx *c, struct stat_copy **out)
         }
         /* It held still, and it is not consistent: corrupt, unless a live
          * process holds the lock that we did not take (it is mid-operation,
-         * perhaps preempted: try again). */
+         * perhaps preempted: try again), or the allocator changes the zone
+         * without its lock (a preempted lock-free operation: try again). */
+        if (c->ops->caps & ALLOC_LOCK_FREE_PATHS) {
+            lockfree++;
+            continue;
+        }
         owner = stat_lock_value(c, b);
         if (!c->take && owner != STAT_NO_LOCK && owner != 0) {
             if (!stat_pid_gone(owner)) {
@@ -1005,6 +1014,13 @@ stat_settle(struct stat_ctx *c, struct stat_copy **out)
                              (unsigned long long) owner);
         }
         return cli_error("stat %s: zone is corrupt: %s", name, diag_last());
+    }
+    if (lockfree == STAT_TRIES) {
+        return cli_error("stat %s: the zone was inconsistent in all %u tries, each copy "
+                         "holding still (%s changes it without its lock: a worker "
+                         "preempted mid-operation looks so; a zone that stays so "
+                         "once its workers stop is corrupt): %s", name, STAT_TRIES,
+                         c->ops->name, why);
     }
     if (held != 0) {
         return cli_error("stat %s: the zone was inconsistent in all %u tries while "

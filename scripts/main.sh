@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 #
-# main.sh: set up (scripts/setup.sh), then shmbench's main job:
-#   - list the allocators,
-#   - replay every nginx conformance vector on `slab` and on `nginx`
-#     (nginx 1.22.1's own code) and compare with what nginx printed,
-#   - print the slab_stat table of a zone after a large churn trace,
-#   - measure slab (counting on and off) against nginx side by side,
-#   - and the baselines beside it, with one and with two processes.
+# main.sh [OUT]: from nothing to figures.  Set up (scripts/setup.sh:
+# Debian packages, nginx's source, the build), then shmbench's main job:
+#   - check that the slab still gives nginx's own offsets on every
+#     conformance vector (slab and nginx's code, against what nginx printed),
+#   - run the `quick` suite (bench/suites/quick.suite: every in-zone
+#     allocator and the private heaps, a few workloads, 1 and 2 workers,
+#     three repeats; under a minute on 2 idle cores) into OUT (default
+#     results/suites/main-<UTC time>/, git-ignored),
+#   - draw its figures (shmbench plot) and print the summary table and
+#     where the figures are.
+# docs/suites.md and docs/plots.md say what the files and figures hold.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$here/scripts/setup.sh" "$here/build"
 shmbench=$here/build/shmbench
 vectors=$here/tests/conformance
+out=${1:-$here/results/suites/main-$(date -u +%Y%m%dT%H%M%SZ)}
 
-echo "== allocators"
-"$shmbench" list
-
-echo
 echo "== conformance: replay --offsets against nginx's own output"
 for alloc in slab nginx; do
     pass=0 fail=0
@@ -33,18 +34,18 @@ for alloc in slab nginx; do
 done
 
 echo
-echo "== stat after replaying 13-churn-large.trace on slab"
-"$shmbench" stat --after-replay "$vectors/13-churn-large.trace"
+echo "== the quick suite (progress on stderr), into $out"
+mkdir -p "$(dirname "$out")"
+"$shmbench" suite quick --out "$out" > "$out.summary.md"
+mv "$out.summary.md" "$out/summary.md"
 
 echo
-echo "== speed: single-process churn, sizes 8-2048, 1000 live blocks"
-"$shmbench" bench --alloc slab,slab:nocount,nginx --repeat 5
+echo "== figures"
+"$shmbench" plot "$out"
 
 echo
-echo "== the baselines beside the slab (one process; freelist and boost-* are"
-echo "   10-30x slower and left out here: add them with --alloc)"
-"$shmbench" bench --alloc glibc,jemalloc,slab,nginx,tlsf,lfslab,jemalloc-shm,mimalloc-shm --repeat 3
-
+echo "== summary (medians over 3 repeats, 95% intervals; $out/summary.csv)"
+cat "$out/summary.md"
 echo
-echo "== two worker processes on one zone: the lock against lock-free"
-"$shmbench" bench --alloc slab,lfslab --procs 2 --repeat 3
+echo "results: $out"
+echo "figures: $out/plots/index.html"

@@ -367,7 +367,8 @@ const struct allocator_ops lfslab_allocator = {
                "one CAS per cross-process free); page runs and large requests take "
                "the page lock",
     .caps = ALLOC_IN_SHM | ALLOC_CROSS_PROCESS_FREE | ALLOC_SLOT_STATS
-            | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME,
+            | ALLOC_BAD_FREE_DETECTED | ALLOC_LOCK_COUNTERS | ALLOC_ATTACH_BY_NAME
+            | ALLOC_LOCK_FREE_PATHS,
     .min_zone_size = lfslab_min_zone_size,
     .zone_align = lfslab_zone_align,
     .init = lfslab_init,

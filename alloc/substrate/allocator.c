@@ -71,6 +71,7 @@ allocator_caps_string(const struct allocator_ops *ops, char *buf, size_t len)
         { allocator_takes_pages(ops), "pages" },
         { (ops->caps & ALLOC_LOCK_COUNTERS) != 0, "lock-counters" },
         { (ops->caps & ALLOC_ATTACH_BY_NAME) != 0, "attach" },
+        { (ops->caps & ALLOC_LOCK_FREE_PATHS) != 0, "lock-free" },
     };
     size_t i, used = 0;
 

@@ -37,6 +37,11 @@ enum alloc_caps {
     ALLOC_LOCK_COUNTERS      = 1u << 4, /* its lock counts into zone_ctl.lockstat */
     ALLOC_ATTACH_BY_NAME     = 1u << 5, /* stats()/check() work from a process
                                            that attached the zone by name */
+    ALLOC_LOCK_FREE_PATHS    = 1u << 6, /* some paths change the zone without
+                                           its lock (lfslab's small path): a
+                                           copy taken under the lock may catch
+                                           one mid-operation, which check()
+                                           then finds inconsistent */
 };
 
 /*
