@@ -34,8 +34,11 @@ set ytics 0, 10, 100
 set key noenhanced outside right top title "allocator" box
 # A bar's value above its interval: bar k of N in cluster i stands at
 # i + (k - (N + 1) / 2) / (N + gap) in a clustered histogram.
+# More than five bars a cluster: the values stand upright, so that they
+# do not run into each other.
 v(k) = 100 * column(2 + 3 * (k - 1))
+VALSTYLE = N > 5 ? "font \",8\" rotate by 90 left" : "font \",9\" center"
 plot for [k = 1:N] data using (v(k)):(100 * column(3 + 3 * (k - 1))):(100 * column(4 + 3 * (k - 1))):xtic(1) \
      lc rgb alloc_color(word(A, k)) title word(A, k), \
-     for [k = 1:N] data using ($0 + (k - (N + 1) / 2.0) / (N + 1)):(100 * column(4 + 3 * (k - 1)) + 2.5):(sprintf("%.1f", v(k))) \
-     with labels font ",9" notitle
+     for [k = 1:N] data using ($0 + (k - (N + 1) / 2.0) / (N + 1)):(100 * column(4 + 3 * (k - 1)) + (N > 5 ? 1 : 2.5)):(sprintf("%.1f", v(k))) \
+     with labels @VALSTYLE notitle

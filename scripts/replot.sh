@@ -10,8 +10,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shmbench=${SHMBENCH:-$here/build/shmbench}
 [ -x "$shmbench" ] || { echo "replot: $shmbench not built (scripts/setup.sh)" >&2; exit 1; }
+# From the repository's root, with the relative path, so that index.html
+# names the directory the same way on every checkout.
+cd "$here"
 n=0
-for d in "$here"/results/reference/*/; do
+for d in results/reference/*/; do
     [ -f "$d/summary.csv" ] || continue
     "$shmbench" plot "${d%/}"
     n=$((n + 1))

@@ -16,7 +16,8 @@ trap 'rm -rf "$T"' EXIT
 command -v gnuplot >/dev/null 2>&1 || { echo "skip: gnuplot is not installed"; exit 77; }
 fails=0
 n=0
-for d in "$here"/results/reference/*/; do
+cd "$here"                      # relative paths, as scripts/replot.sh draws them
+for d in results/reference/*/; do
     d=${d%/}
     [ -f "$d/summary.csv" ] || continue
     n=$((n + 1))
