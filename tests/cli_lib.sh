@@ -24,6 +24,24 @@ expect_first() {
     fi
 }
 
+# ends_within PID TENTHS WHAT: wait up to TENTHS tenths of a second for the
+# background job PID to end; if it does not, kill it and fail, naming WHAT.
+# Its exit status is left in $ended.
+ends_within() {
+    i=0
+    while kill -0 "$1" 2> /dev/null && [ $i -lt "$2" ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    checks=$((checks + 1))
+    if kill -0 "$1" 2> /dev/null; then
+        kill "$1"
+        fail "$3 did not end"
+    fi
+    wait "$1"
+    ended=$?
+}
+
 # fail MESSAGE...: one failed check, said on stderr.
 fail() {
     echo "FAIL: $*" >&2

@@ -170,18 +170,8 @@ fi
 WATCH=$!
 sleep 1.5
 stop
-i=0
-while kill -0 "$WATCH" 2> /dev/null && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-checks=$((checks + 1))
-if kill -0 "$WATCH" 2> /dev/null; then
-    kill "$WATCH"
-    fail "--watch did not end when the process went"
-fi
-wait "$WATCH"
-rc=$?
+ends_within "$WATCH" 50 "--watch, when the process went,"
+rc=$ended
 [ "$rc" = 1 ] && grep -q "^shmbench: stat --pid [0-9]*: \(no such process\|the process exited while it was read\)$" "$T/w.err" \
     || fail "--watch's end: status $rc: $(cat "$T/w.err")"
 [ "$(grep -c '^{$' "$T/w.json")" -ge 2 ] || fail "--watch 1 --format json printed $(grep -c '^{$' "$T/w.json") objects in 1.5 s"

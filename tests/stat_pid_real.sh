@@ -328,18 +328,8 @@ expect 2 "shmbench: --watch 0 is out of range (1 to 86400) (see 'shmbench stat -
 WATCH=$!
 sleep 2.5
 nginx_real_stop
-i=0
-while kill -0 "$WATCH" 2> /dev/null && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-checks=$((checks + 1))
-if kill -0 "$WATCH" 2> /dev/null; then
-    kill "$WATCH"
-    fail "--watch did not end when nginx stopped"
-fi
-wait "$WATCH"
-rc=$?
+ends_within "$WATCH" 50 "--watch, when nginx stopped,"
+rc=$ended
 [ "$rc" = 1 ] || fail "--watch ended with status $rc when nginx stopped, want 1"
 [ "$(grep -c '^# nginx pid' "$T/w.txt")" -ge 2 ] || fail "--watch 1 printed $(grep -c '^# nginx pid' "$T/w.txt") times in 2.5 s"
 grep -q "^shmbench: stat --pid $M: no such process$\|exited while it was read" "$T/w.err" \
