@@ -73,7 +73,7 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
 {
     const struct workload      *w = workload_find("lua_dict");
     const struct allocator_ops *ops = allocator_find(alloc);
-    struct lua_dict_shared     *sh;
+    struct nx_shared            *sh;
     _Atomic unsigned            stop = 0;
     struct shdict               d;
     struct zone                 z;
@@ -129,8 +129,8 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     /* the dict as any process sees it: a handle made from the shared offsets */
     memset(&d, 0, sizeof(d));
     d.zone = &z;
-    d.sh = sh->h.sh;
-    d.log_ctx = sh->h.log_ctx;
+    d.sh = sh->sh;
+    d.log_ctx = sh->log_ctx;
     CHECK(shdict_check(&d, stderr, &out->items) == 0, "%s: dict: %s", alloc, diag_last());
     CHECK(out->items + 2 == out->in_transit, "%s: %llu items + 2 init blocks, %llu counted",
           alloc, (unsigned long long) out->items, (unsigned long long) out->in_transit);
@@ -305,7 +305,7 @@ run_lr(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     const struct workload      *w = workload_find("limit_req");
     const struct allocator_ops *ops = allocator_find(alloc);
     struct diag_checker         dc = { stderr, "limit_req" };
-    struct limit_req_shared    *sh;
+    struct nx_shared            *sh;
     _Atomic unsigned            stop = 0;
     struct wl_counters          k;
     struct zone                 z;
@@ -353,7 +353,7 @@ run_lr(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
           "%llu in transit", alloc, (unsigned long long) out->allocs,
           (unsigned long long) out->frees, (unsigned long long) out->in_transit);
-    CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->h.sh), lr_cmp, NULL,
+    CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->sh), lr_cmp, NULL,
                        1u << 24, &out->states, &dc) == 0, "%s: tree: %s", alloc, diag_last());
     CHECK(out->states + 2 == out->in_transit, "%s: %llu states + 2 init blocks, %llu counted",
           alloc, (unsigned long long) out->states, (unsigned long long) out->in_transit);
@@ -467,7 +467,7 @@ run_sc(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     const struct workload      *w = workload_find("ssl_cache");
     const struct allocator_ops *ops = allocator_find(alloc);
     struct diag_checker         dc = { stderr, "ssl_cache" };
-    struct ssl_cache_shared    *sh;
+    struct nx_shared            *sh;
     _Atomic unsigned            stop = 0;
     struct wl_counters          k;
     struct zone                 z;
@@ -517,7 +517,7 @@ run_sc(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
           "%llu in transit", alloc, (unsigned long long) out->allocs,
           (unsigned long long) out->frees, (unsigned long long) out->in_transit);
-    CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->h.sh), sc_cmp, NULL,
+    CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->sh), sc_cmp, NULL,
                        1u << 24, &out->sessions, &dc) == 0, "%s: tree: %s", alloc,
           diag_last());
     CHECK(2 * out->sessions + 2 == out->in_transit, "%s: %llu sessions x 2 + 2 init blocks, "

@@ -96,33 +96,10 @@ limit_req_check(const void *cfg, unsigned nworkers)
     return 0;
 }
 
-static unsigned
-limit_req_needs(const void *cfg, unsigned nworkers)
-{
-    (void) cfg;
-    return WL_NEEDS_IN_SHM | (nworkers > 1 ? WL_NEEDS_CROSS_FREE : 0);
-}
-
-static size_t
-limit_req_shared_size(const void *cfg, unsigned nworkers)
-{
-    (void) cfg;
-    (void) nworkers;
-    return sizeof(struct limit_req_shared);
-}
-
-static uint64_t
-limit_req_in_transit(const void *cfg, void *shared, unsigned nworkers)
-{
-    (void) cfg;
-    (void) nworkers;
-    return atomic_load(&((struct limit_req_shared *) shared)->h.blocks);
-}
-
 /* One worker's view of the zone. */
 struct lr {
     struct wl_ctx             *c;
-    struct limit_req_shared   *s;
+    struct nx_shared          *s;
     unsigned char             *base;
     struct limit_req_sh       *sh;
     uint64_t                   qh;     /* offset of the queue's head */
@@ -205,7 +182,7 @@ lr_expire(struct lr *l, unsigned n)
         }
         nx_queue_remove(l->base, q);
         rbtree_delete(l->base, &l->sh->rbtree, node);
-        if (nx_free(l->c, &l->s->h, l->base + node) != 0) {
+        if (nx_free(l->c, l->s, l->base + node) != 0) {
             diag_set("limit_req: worker %u: free of a state refused: %s", l->c->worker,
                      diag_last());
             return -1;
@@ -230,12 +207,12 @@ lr_new(struct lr *l, const unsigned char *key, size_t klen, uint32_t hash)
     if (lr_expire(l, 1) != 0) {
         return UINT64_MAX;
     }
-    p = nx_alloc(l->c, &l->s->h, LR_NODE_SIZE(klen));
+    p = nx_alloc(l->c, l->s, LR_NODE_SIZE(klen));
     if (p == NULL) {
         if (lr_expire(l, 0) != 0) {
             return UINT64_MAX;
         }
-        p = nx_alloc(l->c, &l->s->h, LR_NODE_SIZE(klen));
+        p = nx_alloc(l->c, l->s, LR_NODE_SIZE(klen));
         if (p == NULL) {
             l->k.nomem++;
             return 0;
@@ -307,25 +284,25 @@ lr_init(struct lr *l)
     size_t         len = sizeof(" in limit_req zone \"\"") + strlen(LR_NAME);
     unsigned char *hdr, *log;
 
-    hdr = nx_alloc(l->c, &l->s->h, sizeof(struct limit_req_sh));
+    hdr = nx_alloc(l->c, l->s, sizeof(struct limit_req_sh));
     if (hdr == NULL) {
         diag_set("limit_req: no memory for the zone's %zu-byte header",
                  sizeof(struct limit_req_sh));
         return -1;
     }
-    l->s->h.sh = (uint64_t) (hdr - l->base);
+    l->s->sh = (uint64_t) (hdr - l->base);
     l->sh = (struct limit_req_sh *) hdr;
     rbtree_init(l->base, &l->sh->rbtree,
-                l->s->h.sh + offsetof(struct limit_req_sh, sentinel));
-    l->qh = l->s->h.sh + offsetof(struct limit_req_sh, queue);
+                l->s->sh + offsetof(struct limit_req_sh, sentinel));
+    l->qh = l->s->sh + offsetof(struct limit_req_sh, queue);
     nx_queue_init(l->base, l->qh);
-    log = nx_alloc(l->c, &l->s->h, len);
+    log = nx_alloc(l->c, l->s, len);
     if (log == NULL) {
         diag_set("limit_req: no memory for the zone's %zu-byte log context", len);
         return -1;
     }
     snprintf((char *) log, len, LR_LOG_FMT, LR_NAME);
-    l->s->h.log_ctx = (uint64_t) (log - l->base);
+    l->s->log_ctx = (uint64_t) (log - l->base);
     return 0;
 }
 
@@ -340,11 +317,11 @@ lr_init_cb(void *l)
 static int
 lr_open(struct lr *l, struct shmtx *m)
 {
-    if (nx_open(l->c, &l->s->h, m, lr_init_cb, l, "limit_req", "zone") != 0) {
+    if (nx_open(l->c, l->s, m, lr_init_cb, l, "limit_req", "zone") != 0) {
         return -1;
     }
-    l->sh = (struct limit_req_sh *) (l->base + l->s->h.sh);
-    l->qh = l->s->h.sh + offsetof(struct limit_req_sh, queue);
+    l->sh = (struct limit_req_sh *) (l->base + l->s->sh);
+    l->qh = l->s->sh + offsetof(struct limit_req_sh, queue);
     return 0;
 }
 
@@ -366,7 +343,7 @@ limit_req_run(struct wl_ctx *c)
     l.s = c->shared;
     l.base = c->zone->base;
     l.rate = cf->rate * 1000;
-    m = nx_lock_setup(c, &l.s->h, &locked);
+    m = nx_lock_setup(c, l.s, &locked);
     memset(buf, 'k', cf->klen);
     if (lr_open(&l, m) != 0) {
         rc = -1;
@@ -403,9 +380,9 @@ const struct workload wl_limit_req = {
     .nparams = sizeof(limit_req_params) / sizeof(limit_req_params[0]),
     .cfg_size = sizeof(struct limit_req_cfg),
     .check = limit_req_check,
-    .needs = limit_req_needs,
-    .shared_size = limit_req_shared_size,
-    .in_transit = limit_req_in_transit,
+    .needs = nx_needs,
+    .shared_size = nx_shared_size,
+    .in_transit = nx_in_transit,
     .run = limit_req_run,
     .extra = limit_req_extra,
     .nextra = sizeof(limit_req_extra) / sizeof(limit_req_extra[0]),

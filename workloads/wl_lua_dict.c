@@ -141,29 +141,6 @@ lua_dict_check(const void *cfg, unsigned nworkers)
     return workload_check_sizes("lua_dict", "sizes", &c->sizes);
 }
 
-static unsigned
-lua_dict_needs(const void *cfg, unsigned nworkers)
-{
-    (void) cfg;
-    return WL_NEEDS_IN_SHM | (nworkers > 1 ? WL_NEEDS_CROSS_FREE : 0);
-}
-
-static size_t
-lua_dict_shared_size(const void *cfg, unsigned nworkers)
-{
-    (void) cfg;
-    (void) nworkers;
-    return sizeof(struct lua_dict_shared);
-}
-
-static uint64_t
-lua_dict_in_transit(const void *cfg, void *shared, unsigned nworkers)
-{
-    (void) cfg;
-    (void) nworkers;
-    return atomic_load(&((struct lua_dict_shared *) shared)->h.blocks);
-}
-
 /*
  * The dict's view of the zone: a copy of the worker's zone whose ops table
  * counts every allocation and free through the worker's context.  A worker
@@ -171,7 +148,7 @@ lua_dict_in_transit(const void *cfg, void *shared, unsigned nworkers)
  * this process's.
  */
 static struct wl_ctx          *lua_ctx;
-static struct lua_dict_shared *lua_sh;
+static struct nx_shared *lua_sh;
 static struct allocator_ops    lua_zone_ops;   /* what the dict calls */
 static struct allocator_ops    lua_locked_ops; /* _locked forms, under the mutex */
 
@@ -179,14 +156,14 @@ static void *
 lua_zone_alloc(struct zone *z, size_t size)
 {
     (void) z;
-    return nx_alloc(lua_ctx, &lua_sh->h, size);
+    return nx_alloc(lua_ctx, lua_sh, size);
 }
 
 static int
 lua_zone_free(struct zone *z, void *p)
 {
     (void) z;
-    return nx_free(lua_ctx, &lua_sh->h, p);
+    return nx_free(lua_ctx, lua_sh, p);
 }
 
 static void
@@ -210,7 +187,7 @@ lua_dict_attach(struct wl_ctx *c, struct shdict *d, struct zone *dz)
 
     lua_ctx = c;
     lua_sh = c->shared;
-    m = nx_lock_setup(c, &lua_sh->h, &lua_locked_ops);
+    m = nx_lock_setup(c, lua_sh, &lua_locked_ops);
     *dz = *c->zone;
     lua_zone_ops = *c->zone->ops;
     lua_zone_ops.alloc = lua_zone_alloc;
@@ -234,11 +211,11 @@ lua_dict_key(unsigned char *key, size_t klen, uint64_t k)
 static int
 lua_dict_open(struct wl_ctx *c, struct shdict *d)
 {
-    struct lua_dict_shared *s = c->shared;
+    struct nx_shared *s = c->shared;
     void                   *m = d->lock_arg;
 
     if (c->worker == 0) {
-        nx_shared_init(&s->h);
+        nx_shared_init(s);
         /* shdict_init starts a fresh handle: the lock is set again after */
         shmtx_lock(m);
         if (shdict_init(d, d->zone, "lua_dict") != 0) {
@@ -248,18 +225,18 @@ lua_dict_open(struct wl_ctx *c, struct shdict *d)
         }
         shmtx_unlock(m);
         shdict_set_lock(d, lua_lock, lua_unlock, m);
-        s->h.sh = d->sh;
-        s->h.log_ctx = d->log_ctx;
-        atomic_store(&s->h.inited, 1);
+        s->sh = d->sh;
+        s->log_ctx = d->log_ctx;
+        atomic_store(&s->inited, 1);
     }
     c->ready(c);
     if (c->worker != 0) {
-        if (atomic_load(&s->h.inited) == 0) {
+        if (atomic_load(&s->inited) == 0) {
             diag_set("lua_dict: worker %u: worker 0 made no dict", c->worker);
             return -1;
         }
-        d->sh = s->h.sh;
-        d->log_ctx = s->h.log_ctx;
+        d->sh = s->sh;
+        d->log_ctx = s->log_ctx;
         shdict_clock_set(d, SHDICT_CLOCK_START);
     }
     return 0;
@@ -336,10 +313,10 @@ const struct workload wl_lua_dict = {
     .nparams = sizeof(lua_dict_params) / sizeof(lua_dict_params[0]),
     .cfg_size = sizeof(struct lua_dict_cfg),
     .check = lua_dict_check,
-    .needs = lua_dict_needs,
-    .shared_size = lua_dict_shared_size,
+    .needs = nx_needs,
+    .shared_size = nx_shared_size,
     .prepare = lua_dict_prepare,
-    .in_transit = lua_dict_in_transit,
+    .in_transit = nx_in_transit,
     .run = lua_dict_run,
     .extra = lua_dict_extra,
     .nextra = sizeof(lua_dict_extra) / sizeof(lua_dict_extra[0]),

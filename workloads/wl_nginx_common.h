@@ -44,6 +44,32 @@ struct nx_shared {
     _Atomic uint64_t       blocks;    /* the index's blocks in the zone now */
 };
 
+/* The workloads' needs, shared area and blocks in transit, alike for the
+ * three: the index's blocks must be in the zone, and with two workers or
+ * more one frees what another stored. */
+static inline unsigned
+nx_needs(const void *cfg, unsigned nworkers)
+{
+    (void) cfg;
+    return WL_NEEDS_IN_SHM | (nworkers > 1 ? WL_NEEDS_CROSS_FREE : 0);
+}
+
+static inline size_t
+nx_shared_size(const void *cfg, unsigned nworkers)
+{
+    (void) cfg;
+    (void) nworkers;
+    return sizeof(struct nx_shared);
+}
+
+static inline uint64_t
+nx_in_transit(const void *cfg, void *shared, unsigned nworkers)
+{
+    (void) cfg;
+    (void) nworkers;
+    return atomic_load(&((struct nx_shared *) shared)->blocks);
+}
+
 /* Publish a worker's counts (n uint64_t, the workload's extra names in
  * order) into its slot. */
 static inline void
@@ -57,11 +83,6 @@ nx_publish(struct wl_ctx *c, const void *counts, unsigned n)
     }
 }
 
-/* lua_dict's shared area (its counters are shdict.h's). */
-struct lua_dict_shared {
-    struct nx_shared       h;
-};
-
 /* limit_req's counters of one worker. */
 struct limit_req_counters {
     uint64_t requests;    /* lookups */
@@ -71,10 +92,6 @@ struct limit_req_counters {
     uint64_t expired;     /* states removed as idle (expire's stale rule) */
     uint64_t evictions;   /* states removed by force (expire(0)'s tail) */
     uint64_t nomem;       /* "could not allocate node": the request rejected */
-};
-
-struct limit_req_shared {
-    struct nx_shared          h;
 };
 
 /* ssl_cache's counters of one worker. */
@@ -88,10 +105,6 @@ struct ssl_cache_counters {
     uint64_t expired;     /* sessions freed as expired by expire() */
     uint64_t evictions;   /* sessions freed by force (expire(0)'s oldest) */
     uint64_t nomem;       /* "could not allocate new session" */
-};
-
-struct ssl_cache_shared {
-    struct nx_shared          h;
 };
 
 /* ngx_queue_t, its links offsets from the zone's base. */

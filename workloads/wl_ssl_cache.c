@@ -89,33 +89,10 @@ ssl_cache_check(const void *cfg, unsigned nworkers)
     return workload_check_sizes("ssl_cache", "sizes", &c->sizes);
 }
 
-static unsigned
-ssl_cache_needs(const void *cfg, unsigned nworkers)
-{
-    (void) cfg;
-    return WL_NEEDS_IN_SHM | (nworkers > 1 ? WL_NEEDS_CROSS_FREE : 0);
-}
-
-static size_t
-ssl_cache_shared_size(const void *cfg, unsigned nworkers)
-{
-    (void) cfg;
-    (void) nworkers;
-    return sizeof(struct ssl_cache_shared);
-}
-
-static uint64_t
-ssl_cache_in_transit(const void *cfg, void *shared, unsigned nworkers)
-{
-    (void) cfg;
-    (void) nworkers;
-    return atomic_load(&((struct ssl_cache_shared *) shared)->h.blocks);
-}
-
 /* One worker's view of the cache. */
 struct sc {
     struct wl_ctx             *c;
-    struct ssl_cache_shared   *s;
+    struct nx_shared          *s;
     unsigned char             *base;
     struct ssl_cache_sh       *sh;
     uint64_t                   qh;      /* offset of the expiry queue's head */
@@ -164,8 +141,8 @@ sc_remove(struct sc *l, uint64_t node)
 
     nx_queue_remove(l->base, node + offsetof(struct ssl_sess_id, queue));
     rbtree_delete(l->base, &l->sh->rbtree, node);
-    if (nx_free(l->c, &l->s->h, l->base + n->session) != 0
-        || nx_free(l->c, &l->s->h, l->base + node) != 0)
+    if (nx_free(l->c, l->s, l->base + n->session) != 0
+        || nx_free(l->c, l->s, l->base + node) != 0)
     {
         diag_set("ssl_cache: worker %u: free of a session refused: %s", l->c->worker,
                  diag_last());
@@ -208,12 +185,12 @@ sc_expire(struct sc *l, unsigned n)
 static int
 sc_alloc(struct sc *l, size_t size, unsigned char **p)
 {
-    *p = nx_alloc(l->c, &l->s->h, size);
+    *p = nx_alloc(l->c, l->s, size);
     if (*p == NULL) {
         if (sc_expire(l, 0) != 0) {
             return -1;
         }
-        *p = nx_alloc(l->c, &l->s->h, size);
+        *p = nx_alloc(l->c, l->s, size);
     }
     return 0;
 }
@@ -235,7 +212,7 @@ sc_new(struct sc *l, const unsigned char *id, uint64_t len, int64_t timeout)
     }
     if (rec == NULL) {
         l->k.nomem++;
-        if (sess != NULL && nx_free(l->c, &l->s->h, sess) != 0) {
+        if (sess != NULL && nx_free(l->c, l->s, sess) != 0) {
             diag_set("ssl_cache: worker %u: free of a session refused: %s", l->c->worker,
                      diag_last());
             return -1;
@@ -294,25 +271,25 @@ sc_init(struct sc *l)
     size_t         len = sizeof(" in SSL session shared cache \"\"") + strlen(SSL_NAME);
     unsigned char *hdr, *log;
 
-    hdr = nx_alloc(l->c, &l->s->h, sizeof(struct ssl_cache_sh));
+    hdr = nx_alloc(l->c, l->s, sizeof(struct ssl_cache_sh));
     if (hdr == NULL) {
         diag_set("ssl_cache: no memory for the cache's %zu-byte header",
                  sizeof(struct ssl_cache_sh));
         return -1;
     }
-    l->s->h.sh = (uint64_t) (hdr - l->base);
+    l->s->sh = (uint64_t) (hdr - l->base);
     l->sh = (struct ssl_cache_sh *) hdr;
     rbtree_init(l->base, &l->sh->rbtree,
-                l->s->h.sh + offsetof(struct ssl_cache_sh, sentinel));
-    l->qh = l->s->h.sh + offsetof(struct ssl_cache_sh, queue);
+                l->s->sh + offsetof(struct ssl_cache_sh, sentinel));
+    l->qh = l->s->sh + offsetof(struct ssl_cache_sh, queue);
     nx_queue_init(l->base, l->qh);
-    log = nx_alloc(l->c, &l->s->h, len);
+    log = nx_alloc(l->c, l->s, len);
     if (log == NULL) {
         diag_set("ssl_cache: no memory for the cache's %zu-byte log context", len);
         return -1;
     }
     snprintf((char *) log, len, " in SSL session shared cache \"%s\"", SSL_NAME);
-    l->s->h.log_ctx = (uint64_t) (log - l->base);
+    l->s->log_ctx = (uint64_t) (log - l->base);
     return 0;
 }
 
@@ -325,11 +302,11 @@ sc_init_cb(void *l)
 static int
 sc_open(struct sc *l, struct shmtx *m)
 {
-    if (nx_open(l->c, &l->s->h, m, sc_init_cb, l, "ssl_cache", "cache") != 0) {
+    if (nx_open(l->c, l->s, m, sc_init_cb, l, "ssl_cache", "cache") != 0) {
         return -1;
     }
-    l->sh = (struct ssl_cache_sh *) (l->base + l->s->h.sh);
-    l->qh = l->s->h.sh + offsetof(struct ssl_cache_sh, queue);
+    l->sh = (struct ssl_cache_sh *) (l->base + l->s->sh);
+    l->qh = l->s->sh + offsetof(struct ssl_cache_sh, queue);
     return 0;
 }
 
@@ -394,7 +371,7 @@ ssl_cache_run(struct wl_ctx *c)
     l.c = c;
     l.s = c->shared;
     l.base = c->zone->base;
-    m = nx_lock_setup(c, &l.s->h, &locked);
+    m = nx_lock_setup(c, l.s, &locked);
     if (sc_open(&l, m) != 0) {
         rc = -1;
     }
@@ -427,9 +404,9 @@ const struct workload wl_ssl_cache = {
     .nparams = sizeof(ssl_cache_params) / sizeof(ssl_cache_params[0]),
     .cfg_size = sizeof(struct ssl_cache_cfg),
     .check = ssl_cache_check,
-    .needs = ssl_cache_needs,
-    .shared_size = ssl_cache_shared_size,
-    .in_transit = ssl_cache_in_transit,
+    .needs = nx_needs,
+    .shared_size = nx_shared_size,
+    .in_transit = nx_in_transit,
     .run = ssl_cache_run,
     .extra = ssl_cache_extra,
     .nextra = sizeof(ssl_cache_extra) / sizeof(ssl_cache_extra[0]),
