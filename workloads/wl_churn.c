@@ -113,12 +113,6 @@ churn_in_transit(const void *cfg, void *shared, unsigned nworkers)
 }
 
 /* One worker's blocks. */
-struct churn_slots {
-    void     **p;
-    uint32_t  *size;
-    uint64_t  *granted;
-};
-
 /* The ring through which worker `from` hands blocks to worker `to`. */
 static struct handoff_ring *
 churn_ring(const struct wl_ctx *c, unsigned to, unsigned from)
@@ -150,7 +144,7 @@ churn_drain(struct wl_ctx *c)
 
 /* Slot k's block leaves: freed here, or handed to another worker. */
 static int
-churn_release_slot(struct wl_ctx *c, struct churn_slots *s, uint32_t k, uint64_t *rng)
+churn_release_slot(struct wl_ctx *c, struct wl_blocks *s, uint32_t k, uint64_t *rng)
 {
     const struct churn_cfg *cf = c->cfg;
     unsigned                to;
@@ -173,7 +167,7 @@ churn_release_slot(struct wl_ctx *c, struct churn_slots *s, uint32_t k, uint64_t
 }
 
 static int
-churn_loop(struct wl_ctx *c, struct churn_slots *s)
+churn_loop(struct wl_ctx *c, struct wl_blocks *s)
 {
     const struct churn_cfg *cf = c->cfg;
     const struct churn_seq *q = &cf->seq;
@@ -201,35 +195,21 @@ churn_run(struct wl_ctx *c)
 {
     const struct churn_cfg *cf = c->cfg;
     const struct churn_seq *q = &cf->seq;
-    struct churn_slots      s;
-    uint64_t                i, blocks = 0, bytes = 0;
+    struct wl_blocks        s;
+    uint64_t                i;
     int                     rc;
 
-    s.p = calloc(q->live, sizeof(*s.p));
-    s.size = calloc(q->live, sizeof(*s.size));
-    s.granted = calloc(q->live, sizeof(*s.granted));
-    if (s.p == NULL || s.size == NULL || s.granted == NULL) {
-        free(s.p);
-        free(s.size);
-        free(s.granted);
-        diag_set("churn: worker %u: out of memory for %llu slots", c->worker,
-                 (unsigned long long) q->live);
+    if (wl_blocks_make(c, &s, q->live, "churn") != 0) {
         return -1;
     }
+    s.n = q->live;
     for (i = 0; i < q->live; i++) {
         s.size[i] = q->fill[i];
         s.p[i] = wl_alloc(c, s.size[i], &s.granted[i]);
     }
     c->ready(c);
     rc = churn_loop(c, &s);
-    for (i = 0; i < q->live; i++) {
-        blocks += s.p[i] != NULL;
-        bytes += s.p[i] != NULL ? s.size[i] : 0;
-    }
-    wl_recount(c, blocks, bytes);
-    free(s.p);
-    free(s.size);
-    free(s.granted);
+    wl_blocks_done(c, &s);
     return rc;
 }
 

@@ -95,15 +95,8 @@ shbench_next(const struct shbench_cfg *cf, struct shbench_sched *s)
 }
 
 /* One worker's batch. */
-struct shbench_table {
-    void    **p;
-    uint32_t *size;
-    uint64_t *granted;
-    uint64_t  n;
-};
-
 static int
-shbench_free1(struct wl_ctx *c, struct shbench_table *t, uint64_t i)
+shbench_free1(struct wl_ctx *c, struct wl_blocks *t, uint64_t i)
 {
     if (t->p[i] != NULL && wl_free(c, t->p[i], t->size[i], t->granted[i]) != 0) {
         diag_set("shbench: worker %u: free of a block of %u bytes refused: %s", c->worker,
@@ -117,7 +110,7 @@ shbench_free1(struct wl_ctx *c, struct shbench_table *t, uint64_t i)
 /* Free the full batch: the first half newest first, the second half
  * oldest first; 1 if the run must stop, -1 if a free is refused. */
 static int
-shbench_free(struct wl_ctx *c, struct shbench_table *t)
+shbench_free(struct wl_ctx *c, struct wl_blocks *t)
 {
     uint64_t half = t->n / 2, i;
 
@@ -142,7 +135,7 @@ shbench_free(struct wl_ctx *c, struct shbench_table *t)
 }
 
 static int
-shbench_loop(struct wl_ctx *c, struct shbench_table *t)
+shbench_loop(struct wl_ctx *c, struct wl_blocks *t)
 {
     const struct shbench_cfg *cf = c->cfg;
     struct shbench_sched      s = { cf->min, cf->min, shbench_repeat(cf->min) };
@@ -168,31 +161,15 @@ static int
 shbench_run(struct wl_ctx *c)
 {
     const struct shbench_cfg *cf = c->cfg;
-    struct shbench_table      t = { 0 };
-    uint64_t                  i, blocks = 0, bytes = 0;
+    struct wl_blocks          t;
     int                       rc;
 
-    t.p = calloc(cf->calls, sizeof(*t.p));
-    t.size = calloc(cf->calls, sizeof(*t.size));
-    t.granted = calloc(cf->calls, sizeof(*t.granted));
-    if (t.p == NULL || t.size == NULL || t.granted == NULL) {
-        free(t.p);
-        free(t.size);
-        free(t.granted);
-        diag_set("shbench: worker %u: out of memory for %llu slots", c->worker,
-                 (unsigned long long) cf->calls);
+    if (wl_blocks_make(c, &t, cf->calls, "shbench") != 0) {
         return -1;
     }
     c->ready(c);
     rc = shbench_loop(c, &t);
-    for (i = 0; i < t.n; i++) {
-        blocks += t.p[i] != NULL;
-        bytes += t.p[i] != NULL ? t.size[i] : 0;
-    }
-    wl_recount(c, blocks, bytes);
-    free(t.p);
-    free(t.size);
-    free(t.granted);
+    wl_blocks_done(c, &t);
     return rc;
 }
 

@@ -45,16 +45,9 @@ threadtest_check(const void *cfg, unsigned nworkers)
 }
 
 /* One worker's blocks of the current iteration. */
-struct threadtest_table {
-    void    **p;
-    uint32_t *size;
-    uint64_t *granted;
-    uint64_t  n;
-};
-
 /* Allocate the iteration's blocks; 1 if the run must stop. */
 static int
-threadtest_alloc(struct wl_ctx *c, struct threadtest_table *t, uint64_t want, uint64_t *rng)
+threadtest_alloc(struct wl_ctx *c, struct wl_blocks *t, uint64_t want, uint64_t *rng)
 {
     const struct threadtest_cfg *cf = c->cfg;
 
@@ -71,7 +64,7 @@ threadtest_alloc(struct wl_ctx *c, struct threadtest_table *t, uint64_t want, ui
 
 /* Free them in allocation order; 1 if the run must stop, -1 if refused. */
 static int
-threadtest_free(struct wl_ctx *c, struct threadtest_table *t)
+threadtest_free(struct wl_ctx *c, struct wl_blocks *t)
 {
     uint64_t i;
 
@@ -94,7 +87,7 @@ threadtest_free(struct wl_ctx *c, struct threadtest_table *t)
 }
 
 static int
-threadtest_loop(struct wl_ctx *c, struct threadtest_table *t, uint64_t want)
+threadtest_loop(struct wl_ctx *c, struct wl_blocks *t, uint64_t want)
 {
     const struct threadtest_cfg *cf = c->cfg;
     uint64_t                     rng = workload_worker_seed(c->seed, c->worker), it;
@@ -116,32 +109,17 @@ static int
 threadtest_run(struct wl_ctx *c)
 {
     const struct threadtest_cfg *cf = c->cfg;
-    uint64_t                     want = cf->objects / c->nworkers, i, blocks = 0, bytes = 0;
-    struct threadtest_table      t = { 0 };
+    uint64_t                     want = cf->objects / c->nworkers;
+    struct wl_blocks             t;
     int                          rc;
 
     want = want ? want : 1;
-    t.p = calloc(want, sizeof(*t.p));
-    t.size = calloc(want, sizeof(*t.size));
-    t.granted = calloc(want, sizeof(*t.granted));
-    if (t.p == NULL || t.size == NULL || t.granted == NULL) {
-        free(t.p);
-        free(t.size);
-        free(t.granted);
-        diag_set("threadtest: worker %u: out of memory for %llu slots", c->worker,
-                 (unsigned long long) want);
+    if (wl_blocks_make(c, &t, want, "threadtest") != 0) {
         return -1;
     }
     c->ready(c);
     rc = threadtest_loop(c, &t, want);
-    for (i = 0; i < t.n; i++) {
-        blocks += t.p[i] != NULL;
-        bytes += t.p[i] != NULL ? t.size[i] : 0;
-    }
-    wl_recount(c, blocks, bytes);
-    free(t.p);
-    free(t.size);
-    free(t.granted);
+    wl_blocks_done(c, &t);
     return rc;
 }
 

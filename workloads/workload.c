@@ -9,6 +9,7 @@
 #include "workload.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prng.h"
@@ -423,4 +424,40 @@ wl_recount(struct wl_ctx *c, uint64_t blocks, uint64_t bytes)
     __atomic_store_n(&c->cnt->t_end, clock_ns(), __ATOMIC_RELAXED);
     __atomic_store_n(&c->cnt->held_blocks, blocks, __ATOMIC_RELAXED);
     __atomic_store_n(&c->cnt->held_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+int
+wl_blocks_make(struct wl_ctx *c, struct wl_blocks *b, uint64_t cap, const char *who)
+{
+    memset(b, 0, sizeof(*b));
+    b->p = calloc(cap, sizeof(*b->p));
+    b->size = calloc(cap, sizeof(*b->size));
+    b->granted = calloc(cap, sizeof(*b->granted));
+    if (b->p == NULL || b->size == NULL || b->granted == NULL) {
+        free(b->p);
+        free(b->size);
+        free(b->granted);
+        memset(b, 0, sizeof(*b));
+        diag_set("%s: worker %u: out of memory for %llu slots", who, c->worker,
+                 (unsigned long long) cap);
+        return -1;
+    }
+    b->cap = cap;
+    return 0;
+}
+
+void
+wl_blocks_done(struct wl_ctx *c, struct wl_blocks *b)
+{
+    uint64_t i, blocks = 0, bytes = 0;
+
+    for (i = 0; i < b->n; i++) {
+        blocks += b->p[i] != NULL;
+        bytes += b->p[i] != NULL ? b->size[i] : 0;
+    }
+    wl_recount(c, blocks, bytes);
+    free(b->p);
+    free(b->size);
+    free(b->granted);
+    memset(b, 0, sizeof(*b));
 }

@@ -316,6 +316,27 @@ int wl_free_remote(struct wl_ctx *c, void *p);
  * table says it holds (blocks, bytes), independently of the counters. */
 void wl_recount(struct wl_ctx *c, uint64_t blocks, uint64_t bytes);
 
+/*
+ * A worker's table of the blocks it holds, slot by slot: pointer,
+ * requested size, granted bytes.  Per-process memory (made in the worker,
+ * after fork), never in the zone.  Slots [0, n) are in use; a NULL
+ * pointer is a failed allocation.
+ */
+struct wl_blocks {
+    void     **p;
+    uint32_t  *size;
+    uint64_t  *granted;
+    uint64_t   n, cap;
+};
+
+/* An empty table of cap slots for workload `who`; 0, or -1 with a diag
+ * message (out of memory). */
+int wl_blocks_make(struct wl_ctx *c, struct wl_blocks *b, uint64_t cap, const char *who);
+
+/* The end of the measured loop with the table: wl_recount of what slots
+ * [0, n) hold, then the table released. */
+void wl_blocks_done(struct wl_ctx *c, struct wl_blocks *b);
+
 /* ---- the registry ---- */
 
 /* Every workload, in listing order; *n gets the count. */
