@@ -25,7 +25,7 @@ yhi = real(word(I, 3)) * 1e-9
 if (yhi <= 0) { ylo = 1e-6; yhi = 1e-3 }
 data = "< " . prep("data", "lock")
 count(v) = v < 1000 ? sprintf("%d", v) : gprintf("%.1s%c", v)
-tick(a, c, n) = sprintf("%s\n%s of %s\ncontended", a, count(c), count(n))
+tick(a, c, n) = sprintf("%s\n%s of\n%s\ncontended", a, count(c), count(n))
 pos(v) = v > 0 ? v : NaN
 zero(v, m) = v > 0 ? "" : m == 0 ? "none" : "none sampled"
 base = ylo / 3
