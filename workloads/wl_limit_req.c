@@ -72,13 +72,6 @@ struct limit_req_rec {
 #define LR_REC_OFF   32           /* offsetof(ngx_rbtree_node_t, color) */
 #define LR_NODE_SIZE(k) (LR_REC_OFF + offsetof(struct limit_req_rec, data) + (k))
 
-/* The shared header (ngx_http_limit_req_shctx_t), 80 bytes. */
-struct limit_req_sh {
-    struct rbtree      rbtree;
-    struct rbtree_node sentinel;
-    struct nx_queue    queue;
-};
-
 #define LR_LOG_FMT " in limit_req zone \"%s\""
 #define LR_NAME    "limit_req"
 
@@ -101,7 +94,7 @@ struct lr {
     struct wl_ctx             *c;
     struct nx_shared          *s;
     unsigned char             *base;
-    struct limit_req_sh       *sh;
+    struct nx_index           *sh;
     uint64_t                   qh;     /* offset of the queue's head */
     uint64_t                   now;    /* ms */
     uint64_t                   rate;   /* thousandths of a request a second */
@@ -277,51 +270,28 @@ lr_lookup(struct lr *l, const unsigned char *key, size_t klen, uint64_t burst)
     return lr_new(l, key, klen, hash) == UINT64_MAX ? -1 : 0;
 }
 
-/* Worker 0, before the barrier: the module's zone init. */
+/* Worker 0, before the barrier: the module's zone init (header, then
+ * log context). */
 static int
-lr_init(struct lr *l)
+lr_init(void *arg)
 {
-    size_t         len = sizeof(" in limit_req zone \"\"") + strlen(LR_NAME);
-    unsigned char *hdr, *log;
+    struct lr *l = arg;
+    char       log[sizeof(LR_LOG_FMT) + sizeof(LR_NAME)];
 
-    hdr = nx_alloc(l->c, l->s, sizeof(struct limit_req_sh));
-    if (hdr == NULL) {
-        diag_set("limit_req: no memory for the zone's %zu-byte header",
-                 sizeof(struct limit_req_sh));
-        return -1;
-    }
-    l->s->sh = (uint64_t) (hdr - l->base);
-    l->sh = (struct limit_req_sh *) hdr;
-    rbtree_init(l->base, &l->sh->rbtree,
-                l->s->sh + offsetof(struct limit_req_sh, sentinel));
-    l->qh = l->s->sh + offsetof(struct limit_req_sh, queue);
-    nx_queue_init(l->base, l->qh);
-    log = nx_alloc(l->c, l->s, len);
-    if (log == NULL) {
-        diag_set("limit_req: no memory for the zone's %zu-byte log context", len);
-        return -1;
-    }
-    snprintf((char *) log, len, LR_LOG_FMT, LR_NAME);
-    l->s->log_ctx = (uint64_t) (log - l->base);
-    return 0;
+    snprintf(log, sizeof(log), LR_LOG_FMT, LR_NAME);
+    return nx_index_make(l->c, l->s, log, "limit_req", "zone");
 }
 
 /* Make the zone's index (worker 0) or find it (the others), across the
  * barrier. */
 static int
-lr_init_cb(void *l)
-{
-    return lr_init(l);
-}
-
-static int
 lr_open(struct lr *l, struct shmtx *m)
 {
-    if (nx_open(l->c, l->s, m, lr_init_cb, l, "limit_req", "zone") != 0) {
+    if (nx_open(l->c, l->s, m, lr_init, l, "limit_req", "zone") != 0) {
         return -1;
     }
-    l->sh = (struct limit_req_sh *) (l->base + l->s->sh);
-    l->qh = l->s->sh + offsetof(struct limit_req_sh, queue);
+    l->sh = nx_index(l->base, l->s);
+    l->qh = nx_index_queue(l->s);
     return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rbtree.h"
 #include "shdict.h"
 #include "substrate/shmtx.h"
 #include "workload.h"
@@ -147,6 +148,30 @@ nx_queue_remove(unsigned char *base, uint64_t x)
     nx_q(base, nx_q(base, x)->prev)->next = nx_q(base, x)->next;
 }
 
+/*
+ * The shared header of limit_req's zone (ngx_http_limit_req_shctx_t) and
+ * of the SSL session cache (ngx_ssl_session_cache_t), alike: the tree, its
+ * sentinel, the LRU queue's head; 80 bytes.
+ */
+struct nx_index {
+    struct rbtree      rbtree;
+    struct rbtree_node sentinel;
+    struct nx_queue    queue;
+};
+
+/* The header and its queue's head, once s->sh is known. */
+static inline struct nx_index *
+nx_index(unsigned char *base, const struct nx_shared *s)
+{
+    return (struct nx_index *) (base + s->sh);
+}
+
+static inline uint64_t
+nx_index_queue(const struct nx_shared *s)
+{
+    return s->sh + offsetof(struct nx_index, queue);
+}
+
 /* ngx_memn2cmp: bytes first, then the shorter is less. */
 static inline int
 nx_memn2cmp(const unsigned char *s1, const unsigned char *s2, size_t n1, size_t n2)
@@ -243,6 +268,38 @@ nx_free(struct wl_ctx *c, struct nx_shared *s, void *p)
         return -1;
     }
     atomic_fetch_sub(&s->blocks, 1);
+    return 0;
+}
+
+/*
+ * Worker 0's zone init, as the two modules do it: the header (an empty
+ * tree and queue), then the log-context string `log` (NUL included),
+ * their offsets left in s.  `wl` and `part` ("zone", "cache") name them
+ * in the message.  0, or -1 with a diag message.
+ */
+static inline int
+nx_index_make(struct wl_ctx *c, struct nx_shared *s, const char *log, const char *wl,
+    const char *part)
+{
+    unsigned char *base = c->zone->base, *hdr, *p;
+    size_t         len = strlen(log) + 1;
+
+    hdr = nx_alloc(c, s, sizeof(struct nx_index));
+    if (hdr == NULL) {
+        diag_set("%s: no memory for the %s's %zu-byte header", wl, part,
+                 sizeof(struct nx_index));
+        return -1;
+    }
+    s->sh = (uint64_t) (hdr - base);
+    rbtree_init(base, &nx_index(base, s)->rbtree, s->sh + offsetof(struct nx_index, sentinel));
+    nx_queue_init(base, nx_index_queue(s));
+    p = nx_alloc(c, s, len);
+    if (p == NULL) {
+        diag_set("%s: no memory for the %s's %zu-byte log context", wl, part, len);
+        return -1;
+    }
+    memcpy(p, log, len);
+    s->log_ctx = (uint64_t) (p - base);
     return 0;
 }
 

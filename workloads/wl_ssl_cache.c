@@ -73,13 +73,6 @@ struct ssl_sess_id {
     unsigned char      sess_id[SSL_ID_LEN];
 };
 
-/* The shared header (ngx_ssl_session_cache_t), 80 bytes. */
-struct ssl_cache_sh {
-    struct rbtree      rbtree;
-    struct rbtree_node sentinel;
-    struct nx_queue    queue;
-};
-
 static int
 ssl_cache_check(const void *cfg, unsigned nworkers)
 {
@@ -94,7 +87,7 @@ struct sc {
     struct wl_ctx             *c;
     struct nx_shared          *s;
     unsigned char             *base;
-    struct ssl_cache_sh       *sh;
+    struct nx_index           *sh;
     uint64_t                   qh;      /* offset of the expiry queue's head */
     int64_t                    now;     /* seconds */
     struct ssl_cache_counters  k;
@@ -264,49 +257,26 @@ sc_lookup(struct sc *l, const unsigned char *id)
     return 0;
 }
 
-/* Worker 0, before the barrier: the module's zone init. */
+/* Worker 0, before the barrier: the module's zone init (header, then
+ * log context). */
 static int
-sc_init(struct sc *l)
+sc_init(void *arg)
 {
-    size_t         len = sizeof(" in SSL session shared cache \"\"") + strlen(SSL_NAME);
-    unsigned char *hdr, *log;
+    struct sc *l = arg;
+    char       log[sizeof(" in SSL session shared cache \"\"") + sizeof(SSL_NAME)];
 
-    hdr = nx_alloc(l->c, l->s, sizeof(struct ssl_cache_sh));
-    if (hdr == NULL) {
-        diag_set("ssl_cache: no memory for the cache's %zu-byte header",
-                 sizeof(struct ssl_cache_sh));
-        return -1;
-    }
-    l->s->sh = (uint64_t) (hdr - l->base);
-    l->sh = (struct ssl_cache_sh *) hdr;
-    rbtree_init(l->base, &l->sh->rbtree,
-                l->s->sh + offsetof(struct ssl_cache_sh, sentinel));
-    l->qh = l->s->sh + offsetof(struct ssl_cache_sh, queue);
-    nx_queue_init(l->base, l->qh);
-    log = nx_alloc(l->c, l->s, len);
-    if (log == NULL) {
-        diag_set("ssl_cache: no memory for the cache's %zu-byte log context", len);
-        return -1;
-    }
-    snprintf((char *) log, len, " in SSL session shared cache \"%s\"", SSL_NAME);
-    l->s->log_ctx = (uint64_t) (log - l->base);
-    return 0;
-}
-
-static int
-sc_init_cb(void *l)
-{
-    return sc_init(l);
+    snprintf(log, sizeof(log), " in SSL session shared cache \"%s\"", SSL_NAME);
+    return nx_index_make(l->c, l->s, log, "ssl_cache", "cache");
 }
 
 static int
 sc_open(struct sc *l, struct shmtx *m)
 {
-    if (nx_open(l->c, l->s, m, sc_init_cb, l, "ssl_cache", "cache") != 0) {
+    if (nx_open(l->c, l->s, m, sc_init, l, "ssl_cache", "cache") != 0) {
         return -1;
     }
-    l->sh = (struct ssl_cache_sh *) (l->base + l->s->sh);
-    l->qh = l->s->sh + offsetof(struct ssl_cache_sh, queue);
+    l->sh = nx_index(l->base, l->s);
+    l->qh = nx_index_queue(l->s);
     return 0;
 }
 
