@@ -288,7 +288,7 @@ lr_cmp(unsigned char *base, uint64_t a, uint64_t b, void *arg)
     }
     memcpy(&la, base + a + 34, 2);
     memcpy(&lb, base + b + 34, 2);
-    return nx_memn2cmp(base + a + 80, base + b + 80, la, lb);
+    return rbtree_memn2cmp(base + a + 80, base + b + 80, la, lb);
 }
 
 struct lr_run {
@@ -450,7 +450,7 @@ sc_cmp(unsigned char *base, uint64_t a, uint64_t b, void *arg)
     }
     memcpy(&ia, base + a + 40, 8);
     memcpy(&ib, base + b + 40, 8);
-    return nx_memn2cmp(base + ia, base + ib, na->data, nb->data);
+    return rbtree_memn2cmp(base + ia, base + ib, na->data, nb->data);
 }
 
 struct sc_run {

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "substrate/diag.h"
 
@@ -47,6 +48,19 @@ struct rbtree {
                             function pointer means nothing in another
                             program, so rbtree_insert() is given it */
 };
+
+/* ngx_memn2cmp, the key order the modules' descents break ties with:
+ * bytes first, then the shorter is less. */
+static inline int
+rbtree_memn2cmp(const unsigned char *s1, const unsigned char *s2, size_t n1, size_t n2)
+{
+    int m = memcmp(s1, s2, n1 <= n2 ? n1 : n2);
+
+    if (m || n1 == n2) {
+        return m;
+    }
+    return n1 < n2 ? -1 : 1;
+}
 
 /* The node at offset off from base. */
 static inline struct rbtree_node *

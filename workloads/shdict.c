@@ -116,18 +116,6 @@ zfree(struct shdict *d, uint64_t off)
     (void) d->zone->ops->free(d->zone, BASE(d) + off);
 }
 
-/* The module's tree order: CRC-32, then ngx_memn2cmp of the keys. */
-static int
-memn2cmp(const unsigned char *s1, const unsigned char *s2, size_t n1, size_t n2)
-{
-    int m = memcmp(s1, s2, n1 <= n2 ? n1 : n2);
-
-    if (m || n1 == n2) {
-        return m;
-    }
-    return n1 < n2 ? -1 : 1;
-}
-
 /* ngx_http_lua_shdict_rbtree_insert_value. */
 static void
 insert_value(unsigned char *base, uint64_t temp, uint64_t node, uint64_t sentinel)
@@ -144,7 +132,7 @@ insert_value(unsigned char *base, uint64_t temp, uint64_t node, uint64_t sentine
             p = &t->right;
         } else {
             sdt = shdict_rec_at(base, temp);
-            p = memn2cmp(sdn->data, sdt->data, sdn->key_len, sdt->key_len) < 0
+            p = rbtree_memn2cmp(sdn->data, sdt->data, sdn->key_len, sdt->key_len) < 0
                 ? &t->left : &t->right;
         }
         if (*p == sentinel) {
@@ -180,7 +168,7 @@ lookup(struct shdict *d, uint32_t hash, const unsigned char *key, size_t klen,
             continue;
         }
         sd = shdict_rec_at(base, node);
-        rc = memn2cmp(key, sd->data, klen, sd->key_len);
+        rc = rbtree_memn2cmp(key, sd->data, klen, sd->key_len);
         if (rc == 0) {
             touch(d, node);
             *found = node;
@@ -209,7 +197,7 @@ peek(struct shdict *d, uint32_t hash, const unsigned char *key, size_t klen)
                                                      : rbtree_at(base, node)->right;
             continue;
         }
-        rc = memn2cmp(key, shdict_rec_at(base, node)->data, klen,
+        rc = rbtree_memn2cmp(key, shdict_rec_at(base, node)->data, klen,
                       shdict_rec_at(base, node)->key_len);
         if (rc == 0) {
             return node;

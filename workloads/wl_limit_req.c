@@ -127,7 +127,7 @@ lr_insert_value(unsigned char *base, uint64_t temp, uint64_t node, uint64_t sent
             p = n->key < t->key ? &t->left : &t->right;
         } else {
             rt = lr_rec(base, temp);
-            p = nx_memn2cmp(rn->data, rt->data, rn->len, rt->len) < 0 ? &t->left : &t->right;
+            p = rbtree_memn2cmp(rn->data, rt->data, rn->len, rt->len) < 0 ? &t->left : &t->right;
         }
         if (*p == sentinel) {
             break;
@@ -245,7 +245,7 @@ lr_lookup(struct lr *l, const unsigned char *key, size_t klen, uint64_t burst)
             continue;
         }
         r = lr_rec(l->base, node);
-        rc = nx_memn2cmp(key, r->data, klen, r->len);
+        rc = rbtree_memn2cmp(key, r->data, klen, r->len);
         if (rc == 0) {
             l->k.hits++;
             nx_queue_remove(l->base, node + LR_REC_OFF + offsetof(struct limit_req_rec, queue));

@@ -21,7 +21,8 @@
  * driver writes to counters.csv.
  *
  * Also here: nginx's queue (ngx_queue_t) over offsets from the zone's
- * base, and ngx_memn2cmp, the key order of every module's tree.
+ * base, and the shared header of limit_req and ssl_cache with its init
+ * (ngx_memn2cmp, the modules' key order, is rbtree.h's rbtree_memn2cmp).
  */
 #ifndef SHMBENCH_WL_NGINX_COMMON_H
 #define SHMBENCH_WL_NGINX_COMMON_H
@@ -170,18 +171,6 @@ static inline uint64_t
 nx_index_queue(const struct nx_shared *s)
 {
     return s->sh + offsetof(struct nx_index, queue);
-}
-
-/* ngx_memn2cmp: bytes first, then the shorter is less. */
-static inline int
-nx_memn2cmp(const unsigned char *s1, const unsigned char *s2, size_t n1, size_t n2)
-{
-    int m = memcmp(s1, s2, n1 <= n2 ? n1 : n2);
-
-    if (m || n1 == n2) {
-        return m;
-    }
-    return n1 < n2 ? -1 : 1;
 }
 
 /*

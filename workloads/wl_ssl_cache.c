@@ -111,7 +111,7 @@ sc_insert_value(unsigned char *base, uint64_t temp, uint64_t node, uint64_t sent
         if (n->node.key != t->node.key) {
             p = n->node.key < t->node.key ? &t->node.left : &t->node.right;
         } else {
-            p = nx_memn2cmp(base + n->id, base + t->id, n->node.data, t->node.data) < 0
+            p = rbtree_memn2cmp(base + n->id, base + t->id, n->node.data, t->node.data) < 0
                 ? &t->node.left : &t->node.right;
         }
         if (*p == sentinel) {
@@ -244,7 +244,7 @@ sc_lookup(struct sc *l, const unsigned char *id)
             node = hash < n->node.key ? n->node.left : n->node.right;
             continue;
         }
-        rc = nx_memn2cmp(id, l->base + n->id, SSL_ID_LEN, n->node.data);
+        rc = rbtree_memn2cmp(id, l->base + n->id, SSL_ID_LEN, n->node.data);
         if (rc == 0) {
             if (n->expire > l->now) {
                 return 1;
