@@ -58,6 +58,69 @@ test_ready(struct wl_ctx *c)
     c->cnt->ops = 0;
 }
 
+/* At most this many workers run in turn in these tests. */
+#define NX_TEST_WORKERS 2
+
+/* What a module workload's workers did, run one after the other. */
+struct nx_run {
+    struct wl_counters k[NX_TEST_WORKERS];  /* per worker */
+    uint64_t           allocs, frees, fails, first_fail, in_transit;
+    uint64_t           extra[WL_EXTRA_MAX]; /* the module's counts, summed */
+};
+
+/*
+ * Run workload w (parameters in cfg) with nworkers workers in turn over the
+ * formatted zone z, sharing a fresh area (returned; the caller frees it):
+ * each worker must give its ops table back and hold none of the index's
+ * blocks (every allocation handed to the index); the counts are summed,
+ * and allocations - frees must be the index's blocks in transit.
+ */
+static void *
+run_workers(const struct workload *w, const struct allocator_ops *ops, void *cfg,
+    struct zone *z, unsigned nworkers, uint64_t max_ops, struct nx_run *t)
+{
+    _Atomic unsigned stop = 0;
+    struct wl_ctx    c;
+    void            *sh = calloc(1, w->shared_size(cfg, nworkers));
+    unsigned         n, i;
+
+    memset(t, 0, sizeof(*t));
+    CHECK(nworkers <= NX_TEST_WORKERS, "%u workers", nworkers);
+    for (n = 0; n < nworkers && n < NX_TEST_WORKERS; n++) {
+        memset(&c, 0, sizeof(c));
+        c.zone = z;
+        c.ops = ops;
+        c.cfg = cfg;
+        c.worker = n;
+        c.nworkers = nworkers;
+        c.seed = 1;
+        c.max_ops = max_ops;
+        c.stop = &stop;
+        c.cnt = &t->k[n];
+        c.shared = sh;
+        c.ready = test_ready;
+        CHECK(w->run(&c) == 0, "%s on %s, worker %u: %s", w->name, ops->name, n, diag_last());
+        CHECK(c.ops == ops, "worker %u left its ops table changed", n);
+        CHECK(t->k[n].live_blocks == 0 && t->k[n].held_blocks == 0,
+              "worker %u holds blocks of the shared index", n);
+        CHECK(t->k[n].handed_off == t->k[n].allocs, "worker %u: %llu handed off of %llu",
+              n, (unsigned long long) t->k[n].handed_off,
+              (unsigned long long) t->k[n].allocs);
+        t->allocs += t->k[n].allocs;
+        t->frees += t->k[n].frees;
+        t->fails += t->k[n].fails;
+        for (i = 0; i < WL_EXTRA_MAX; i++) {
+            t->extra[i] += t->k[n].extra[i];
+        }
+    }
+    t->first_fail = t->k[0].first_fail_op;
+    t->in_transit = w->in_transit(cfg, sh, nworkers);
+    CHECK(t->allocs - t->frees == t->in_transit, "%s: allocs %llu - frees %llu != "
+          "%llu in transit", ops->name, (unsigned long long) t->allocs,
+          (unsigned long long) t->frees, (unsigned long long) t->in_transit);
+    return sh;
+}
+
 /* Set lua_dict's parameter `name` in cfg. */
 static void
 set_param(const struct workload *w, void *cfg, const char *name, uint64_t v)
@@ -73,13 +136,11 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
 {
     const struct workload      *w = workload_find("lua_dict");
     const struct allocator_ops *ops = allocator_find(alloc);
-    struct nx_shared            *sh;
-    _Atomic unsigned            stop = 0;
+    struct nx_shared           *sh;
+    struct nx_run               t;
     struct shdict               d;
     struct zone                 z;
-    struct wl_ctx               c;
     size_t                      i;
-    unsigned                    n;
 
     memset(out, 0, sizeof(*out));
     CHECK(ops != NULL, "%s: %s", alloc, diag_last());
@@ -87,44 +148,14 @@ run_lua(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     CHECK(w->prepare(cfg, 1, nworkers) == 0, "prepare: %s", diag_last());
     CHECK(allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, NULL, NULL) == 0,
           "%s: zone: %s", alloc, diag_last());
-    sh = calloc(1, w->shared_size(cfg, nworkers));
-    for (n = 0; n < nworkers; n++) {
-        memset(&c, 0, sizeof(c));
-        c.zone = &z;
-        c.ops = ops;
-        c.cfg = cfg;
-        c.worker = n;
-        c.nworkers = nworkers;
-        c.seed = 1;
-        c.max_ops = max_ops;
-        c.stop = &stop;
-        c.cnt = &out->k[n];
-        c.shared = sh;
-        c.ready = test_ready;
-        CHECK(w->run(&c) == 0, "lua_dict on %s, worker %u: %s", alloc, n, diag_last());
-        CHECK(c.ops == ops, "worker %u left its ops table changed", n);
-        CHECK(out->k[n].live_blocks == 0 && out->k[n].held_blocks == 0,
-              "worker %u holds blocks of the shared dict", n);
-        CHECK(out->k[n].handed_off == out->k[n].allocs, "worker %u: %llu handed off of %llu",
-              n, (unsigned long long) out->k[n].handed_off,
-              (unsigned long long) out->k[n].allocs);
-        out->allocs += out->k[n].allocs;
-        out->frees += out->k[n].frees;
-        out->fails += out->k[n].fails;
-        out->c.sets += EXTRA(struct shdict_counters, out->k[n]).sets;
-        out->c.gets += EXTRA(struct shdict_counters, out->k[n]).gets;
-        out->c.hits += EXTRA(struct shdict_counters, out->k[n]).hits;
-        out->c.misses += EXTRA(struct shdict_counters, out->k[n]).misses;
-        out->c.evictions += EXTRA(struct shdict_counters, out->k[n]).evictions;
-        out->c.expired += EXTRA(struct shdict_counters, out->k[n]).expired;
-        out->c.forcible += EXTRA(struct shdict_counters, out->k[n]).forcible;
-        out->c.nomem += EXTRA(struct shdict_counters, out->k[n]).nomem;
-    }
-    out->first_fail = out->k[0].first_fail_op;
-    out->in_transit = w->in_transit(cfg, sh, nworkers);
-    CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
-          "%llu in transit", alloc, (unsigned long long) out->allocs,
-          (unsigned long long) out->frees, (unsigned long long) out->in_transit);
+    sh = run_workers(w, ops, cfg, &z, nworkers, max_ops, &t);
+    memcpy(out->k, t.k, sizeof(out->k));
+    out->allocs = t.allocs;
+    out->frees = t.frees;
+    out->fails = t.fails;
+    out->first_fail = t.first_fail;
+    out->in_transit = t.in_transit;
+    memcpy(&out->c, t.extra, sizeof(out->c));
     CHECK(out->c.hits + out->c.misses == out->c.gets, "%s: hits + misses != gets", alloc);
     /* the dict as any process sees it: a handle made from the shared offsets */
     memset(&d, 0, sizeof(d));
@@ -305,54 +336,22 @@ run_lr(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     const struct workload      *w = workload_find("limit_req");
     const struct allocator_ops *ops = allocator_find(alloc);
     struct diag_checker         dc = { stderr, "limit_req" };
-    struct nx_shared            *sh;
-    _Atomic unsigned            stop = 0;
-    struct wl_counters          k;
+    struct nx_shared           *sh;
+    struct nx_run               t;
     struct zone                 z;
-    struct wl_ctx               c;
-    unsigned                    n;
 
     memset(out, 0, sizeof(*out));
     CHECK(w != NULL && ops != NULL, "limit_req on %s: %s", alloc, diag_last());
     CHECK(w->check(cfg, nworkers) == 0, "check: %s", diag_last());
     CHECK(allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, NULL, NULL) == 0,
           "%s: zone: %s", alloc, diag_last());
-    sh = calloc(1, w->shared_size(cfg, nworkers));
-    for (n = 0; n < nworkers; n++) {
-        memset(&c, 0, sizeof(c));
-        memset(&k, 0, sizeof(k));
-        c.zone = &z;
-        c.ops = ops;
-        c.cfg = cfg;
-        c.worker = n;
-        c.nworkers = nworkers;
-        c.seed = 1;
-        c.max_ops = max_ops;
-        c.stop = &stop;
-        c.cnt = &k;
-        c.shared = sh;
-        c.ready = test_ready;
-        CHECK(w->run(&c) == 0, "limit_req on %s, worker %u: %s", alloc, n, diag_last());
-        CHECK(c.ops == ops && k.live_blocks == 0 && k.handed_off == k.allocs,
-              "worker %u: ops table, %llu live", n, (unsigned long long) k.live_blocks);
-        out->allocs += k.allocs;
-        out->frees += k.frees;
-        out->fails += k.fails;
-        if (n == 0) {
-            out->first_fail = k.first_fail_op;
-        }
-        out->c.requests += EXTRA(struct limit_req_counters, k).requests;
-        out->c.hits += EXTRA(struct limit_req_counters, k).hits;
-        out->c.busy += EXTRA(struct limit_req_counters, k).busy;
-        out->c.nodes += EXTRA(struct limit_req_counters, k).nodes;
-        out->c.expired += EXTRA(struct limit_req_counters, k).expired;
-        out->c.evictions += EXTRA(struct limit_req_counters, k).evictions;
-        out->c.nomem += EXTRA(struct limit_req_counters, k).nomem;
-    }
-    out->in_transit = w->in_transit(cfg, sh, nworkers);
-    CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
-          "%llu in transit", alloc, (unsigned long long) out->allocs,
-          (unsigned long long) out->frees, (unsigned long long) out->in_transit);
+    sh = run_workers(w, ops, cfg, &z, nworkers, max_ops, &t);
+    out->allocs = t.allocs;
+    out->frees = t.frees;
+    out->fails = t.fails;
+    out->first_fail = t.first_fail;
+    out->in_transit = t.in_transit;
+    memcpy(&out->c, t.extra, sizeof(out->c));
     CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->sh), lr_cmp, NULL,
                        1u << 24, &out->states, &dc) == 0, "%s: tree: %s", alloc, diag_last());
     CHECK(out->states + 2 == out->in_transit, "%s: %llu states + 2 init blocks, %llu counted",
@@ -467,56 +466,22 @@ run_sc(const char *alloc, void *cfg, size_t zone_size, unsigned nworkers,
     const struct workload      *w = workload_find("ssl_cache");
     const struct allocator_ops *ops = allocator_find(alloc);
     struct diag_checker         dc = { stderr, "ssl_cache" };
-    struct nx_shared            *sh;
-    _Atomic unsigned            stop = 0;
-    struct wl_counters          k;
+    struct nx_shared           *sh;
+    struct nx_run               t;
     struct zone                 z;
-    struct wl_ctx               c;
-    unsigned                    n;
 
     memset(out, 0, sizeof(*out));
     CHECK(w != NULL && ops != NULL, "ssl_cache on %s: %s", alloc, diag_last());
     CHECK(w->check(cfg, nworkers) == 0, "check: %s", diag_last());
     CHECK(allocator_zone_create(&z, ops, ZONE_ANON, zone_size, 0, NULL, NULL) == 0,
           "%s: zone: %s", alloc, diag_last());
-    sh = calloc(1, w->shared_size(cfg, nworkers));
-    for (n = 0; n < nworkers; n++) {
-        memset(&c, 0, sizeof(c));
-        memset(&k, 0, sizeof(k));
-        c.zone = &z;
-        c.ops = ops;
-        c.cfg = cfg;
-        c.worker = n;
-        c.nworkers = nworkers;
-        c.seed = 1;
-        c.max_ops = max_ops;
-        c.stop = &stop;
-        c.cnt = &k;
-        c.shared = sh;
-        c.ready = test_ready;
-        CHECK(w->run(&c) == 0, "ssl_cache on %s, worker %u: %s", alloc, n, diag_last());
-        CHECK(c.ops == ops && k.live_blocks == 0 && k.handed_off == k.allocs,
-              "worker %u: ops table, %llu live", n, (unsigned long long) k.live_blocks);
-        out->allocs += k.allocs;
-        out->frees += k.frees;
-        out->fails += k.fails;
-        if (n == 0) {
-            out->first_fail = k.first_fail_op;
-        }
-        out->c.handshakes += EXTRA(struct ssl_cache_counters, k).handshakes;
-        out->c.resumes += EXTRA(struct ssl_cache_counters, k).resumes;
-        out->c.hits += EXTRA(struct ssl_cache_counters, k).hits;
-        out->c.stale += EXTRA(struct ssl_cache_counters, k).stale;
-        out->c.sessions += EXTRA(struct ssl_cache_counters, k).sessions;
-        out->c.too_big += EXTRA(struct ssl_cache_counters, k).too_big;
-        out->c.expired += EXTRA(struct ssl_cache_counters, k).expired;
-        out->c.evictions += EXTRA(struct ssl_cache_counters, k).evictions;
-        out->c.nomem += EXTRA(struct ssl_cache_counters, k).nomem;
-    }
-    out->in_transit = w->in_transit(cfg, sh, nworkers);
-    CHECK(out->allocs - out->frees == out->in_transit, "%s: allocs %llu - frees %llu != "
-          "%llu in transit", alloc, (unsigned long long) out->allocs,
-          (unsigned long long) out->frees, (unsigned long long) out->in_transit);
+    sh = run_workers(w, ops, cfg, &z, nworkers, max_ops, &t);
+    out->allocs = t.allocs;
+    out->frees = t.frees;
+    out->fails = t.fails;
+    out->first_fail = t.first_fail;
+    out->in_transit = t.in_transit;
+    memcpy(&out->c, t.extra, sizeof(out->c));
     CHECK(rbtree_check(z.base, z.size, (struct rbtree *) (z.base + sh->sh), sc_cmp, NULL,
                        1u << 24, &out->sessions, &dc) == 0, "%s: tree: %s", alloc,
           diag_last());
